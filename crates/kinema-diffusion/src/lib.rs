@@ -1,0 +1,1 @@
+//! Latent video diffusion on candle: Conv3d, Wan VAEs, flow-matching schedulers, weight loading.

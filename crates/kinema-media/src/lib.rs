@@ -1,0 +1,1 @@
+//! Character decoding and matting; clip encoders (MP4, GIF, APNG, PNG frames) and readers.

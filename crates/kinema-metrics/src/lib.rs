@@ -1,0 +1,1 @@
+//! Clip quality metrics without neural networks: identity, motion, flicker, smoothness, loop seams.
