@@ -30,7 +30,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None, source: None }
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
     }
 
     /// A bad user-supplied value, with the fix.
@@ -93,7 +98,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -104,7 +111,10 @@ mod tests {
     #[test]
     fn display_includes_hint_on_its_own_line() {
         let e = Error::invalid("fps 0 is out of range", "use --fps between 1 and 120");
-        assert_eq!(e.to_string(), "fps 0 is out of range\n  hint: use --fps between 1 and 120");
+        assert_eq!(
+            e.to_string(),
+            "fps 0 is out of range\n  hint: use --fps between 1 and 120"
+        );
         assert_eq!(e.exit_code(), 2);
     }
 }

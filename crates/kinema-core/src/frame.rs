@@ -21,7 +21,11 @@ impl std::fmt::Debug for Frame {
 impl Frame {
     /// A fully transparent frame.
     pub fn new(width: u32, height: u32) -> Self {
-        Frame { width, height, rgba: vec![0; width as usize * height as usize * 4] }
+        Frame {
+            width,
+            height,
+            rgba: vec![0; width as usize * height as usize * 4],
+        }
     }
 
     /// Wraps raw RGBA bytes, refusing a buffer whose length does not match the size.
@@ -33,7 +37,11 @@ impl Frame {
                 rgba.len()
             )));
         }
-        Ok(Frame { width, height, rgba })
+        Ok(Frame {
+            width,
+            height,
+            rgba,
+        })
     }
 
     /// A frame filled with one colour.
@@ -42,7 +50,11 @@ impl Frame {
         for _ in 0..width as usize * height as usize {
             data.extend_from_slice(&rgba);
         }
-        Frame { width, height, rgba: data }
+        Frame {
+            width,
+            height,
+            rgba: data,
+        }
     }
 
     pub fn pixel_count(&self) -> usize {
@@ -53,7 +65,12 @@ impl Frame {
     #[inline]
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = (y as usize * self.width as usize + x as usize) * 4;
-        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2], self.rgba[i + 3]]
+        [
+            self.rgba[i],
+            self.rgba[i + 1],
+            self.rgba[i + 2],
+            self.rgba[i + 3],
+        ]
     }
 
     #[inline]

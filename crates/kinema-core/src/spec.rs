@@ -13,7 +13,12 @@ pub struct ClipSpec {
 
 impl Default for ClipSpec {
     fn default() -> Self {
-        ClipSpec { frames: 48, fps: 24, seed: 0, looping: false }
+        ClipSpec {
+            frames: 48,
+            fps: 24,
+            seed: 0,
+            looping: false,
+        }
     }
 }
 
@@ -30,7 +35,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_frames: 2000, max_fps: 120, max_side: 4096, max_input_pixels: 40_000_000 }
+        Limits {
+            max_frames: 2000,
+            max_fps: 120,
+            max_side: 4096,
+            max_input_pixels: 40_000_000,
+        }
     }
 }
 
@@ -91,9 +101,18 @@ mod tests {
 
     #[test]
     fn background_parses_hex_and_transparent() {
-        assert_eq!("transparent".parse::<Background>().unwrap(), Background::Transparent);
-        assert_eq!("#ff8000".parse::<Background>().unwrap(), Background::Solid([255, 128, 0]));
-        assert_eq!("00ff00".parse::<Background>().unwrap(), Background::Solid([0, 255, 0]));
+        assert_eq!(
+            "transparent".parse::<Background>().unwrap(),
+            Background::Transparent
+        );
+        assert_eq!(
+            "#ff8000".parse::<Background>().unwrap(),
+            Background::Solid([255, 128, 0])
+        );
+        assert_eq!(
+            "00ff00".parse::<Background>().unwrap(),
+            Background::Solid([0, 255, 0])
+        );
         assert!("#ff80".parse::<Background>().is_err());
         assert!("blue".parse::<Background>().is_err());
     }

@@ -1,1 +1,11 @@
 //! Latent video diffusion on candle: Conv3d, Wan VAEs, flow-matching schedulers, weight loading.
+//!
+//! Laid out like diffusers (`schedulers/`, and `nn/`, `models/`, `weights` for the networks)
+//! so that each piece can be checked against its diffusers counterpart by the data-driven
+//! parity suite in [`parity`].
+
+pub mod models;
+pub mod nn;
+pub mod parity;
+pub mod schedulers;
+pub mod weights;

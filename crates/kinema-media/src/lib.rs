@@ -1,1 +1,21 @@
 //! Character decoding and matting; clip encoders (MP4, GIF, APNG, PNG frames) and readers.
+//!
+//! Everything that touches a file format lives here, so engines only ever see
+//! [`kinema_core::Character`] and produce [`kinema_core::Clip`].
+
+mod input;
+mod output;
+mod read;
+pub mod resize;
+pub mod sheet;
+pub mod webp;
+
+pub use input::{
+    decode_character, decode_rgba, is_pixel_art, load_character, srgb_to_lab, Lab, LoadOptions,
+    MIN_SIDE, SUPPORTED_INPUTS,
+};
+pub use output::{
+    check_targets, frame_file_name, frame_number, is_frame_file, parse_output, prepare_for,
+    write_clip, write_text, EncodeOptions, OutputFormat, OutputTarget, Written, CLIP_META_FILE,
+};
+pub use read::{read_clip, DEFAULT_FPS};

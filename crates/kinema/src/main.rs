@@ -1,1 +1,25 @@
-fn main() {}
+//! `kinema`: turn a game character image and an action prompt into a clip.
+//!
+//! The binary only parses arguments and wires library calls together; every decision
+//! about pixels, motions and formats lives in the library crates.
+
+mod cli;
+mod commands;
+mod progress;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Generate(a) => commands::generate::run(a),
+        cli::Command::Actions(a) => commands::actions::run(a),
+        cli::Command::Rig(a) => commands::rig::run(a),
+        cli::Command::Eval(a) => commands::eval::run(a),
+        cli::Command::Batch(a) => commands::batch::run(a),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err}");
+        std::process::exit(err.exit_code());
+    }
+}

@@ -1,0 +1,4 @@
+//! Model architectures, laid out like diffusers' `models/`.
+
+pub mod umt5;
+pub mod wan;

@@ -1,0 +1,406 @@
+use super::*;
+
+/// Direct definition of the convolution, in f64, with explicit loops.
+#[allow(clippy::too_many_arguments)]
+fn naive(
+    x: &[f32],
+    [b, c, t, h, w]: [usize; 5],
+    wt: &[f32],
+    [o, kt, kh, kw]: [usize; 4],
+    bias: &[f32],
+    stride: [usize; 3],
+    pad: Pad3d,
+    up: usize,
+) -> (Vec<f32>, [usize; 5]) {
+    let (hv, wv) = (h * up, w * up);
+    let to = (t + pad.t.0 + pad.t.1 - kt) / stride[0] + 1;
+    let ho = (hv + pad.h.0 + pad.h.1 - kh) / stride[1] + 1;
+    let wo = (wv + pad.w.0 + pad.w.1 - kw) / stride[2] + 1;
+    let mut out = vec![0f32; b * o * to * ho * wo];
+    for bi in 0..b {
+        for oc in 0..o {
+            for z in 0..to {
+                for y in 0..ho {
+                    for xx in 0..wo {
+                        let mut acc = bias[oc] as f64;
+                        for ic in 0..c {
+                            for dz in 0..kt {
+                                for dy in 0..kh {
+                                    for dx in 0..kw {
+                                        let iz = (z * stride[0] + dz) as isize - pad.t.0 as isize;
+                                        let iy = (y * stride[1] + dy) as isize - pad.h.0 as isize;
+                                        let ix = (xx * stride[2] + dx) as isize - pad.w.0 as isize;
+                                        if iz < 0
+                                            || iy < 0
+                                            || ix < 0
+                                            || iz >= t as isize
+                                            || iy >= hv as isize
+                                            || ix >= wv as isize
+                                        {
+                                            continue;
+                                        }
+                                        let (iz, iy, ix) =
+                                            (iz as usize, iy as usize / up, ix as usize / up);
+                                        let xv =
+                                            x[(((bi * c + ic) * t + iz) * h + iy) * w + ix] as f64;
+                                        let wv_ = wt
+                                            [(((oc * c + ic) * kt + dz) * kh + dy) * kw + dx]
+                                            as f64;
+                                        acc += xv * wv_;
+                                    }
+                                }
+                            }
+                        }
+                        out[(((bi * o + oc) * to + z) * ho + y) * wo + xx] = acc as f32;
+                    }
+                }
+            }
+        }
+    }
+    (out, [b, o, to, ho, wo])
+}
+
+fn rand_vec(n: usize, seed: u64) -> Vec<f32> {
+    // Small deterministic LCG: fixtures made by code, no RNG dependency.
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+struct Case {
+    x: [usize; 5],
+    o: usize,
+    k: [usize; 3],
+    stride: [usize; 3],
+    pad: Pad3d,
+    up: usize,
+}
+
+fn check(case: Case, device: &Device) {
+    let [b, c, t, h, w] = case.x;
+    let xs = rand_vec(b * c * t * h * w, 1);
+    let ws = rand_vec(case.o * c * case.k.iter().product::<usize>(), 2);
+    let bs = rand_vec(case.o, 3);
+    let (want, dims) = naive(
+        &xs,
+        case.x,
+        &ws,
+        [case.o, case.k[0], case.k[1], case.k[2]],
+        &bs,
+        case.stride,
+        case.pad,
+        case.up,
+    );
+    let x = Tensor::from_vec(xs, case.x.to_vec(), device).unwrap();
+    let wt =
+        Tensor::from_vec(ws, vec![case.o, c, case.k[0], case.k[1], case.k[2]], device).unwrap();
+    let bt = Tensor::from_vec(bs, case.o, device).unwrap();
+    let conv = Conv3d::new(
+        wt,
+        Some(bt),
+        Conv3dConfig {
+            stride: case.stride,
+            padding: case.pad,
+        },
+    )
+    .unwrap();
+    let got = conv.forward_with(&x, case.pad, case.up).unwrap();
+    assert_eq!(got.dims(), dims);
+    let got = got.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let max_err = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(max_err < 1e-4, "max err {max_err}");
+}
+
+fn cases() -> Vec<Case> {
+    let p = Pad3d::symmetric;
+    vec![
+        Case {
+            x: [1, 3, 4, 5, 6],
+            o: 4,
+            k: [3, 3, 3],
+            stride: [1, 1, 1],
+            pad: p(1, 1, 1),
+            up: 1,
+        },
+        // Causal: all time padding on the past side.
+        Case {
+            x: [2, 5, 3, 4, 4],
+            o: 3,
+            k: [3, 3, 3],
+            stride: [1, 1, 1],
+            pad: Pad3d {
+                t: (2, 0),
+                h: (1, 1),
+                w: (1, 1),
+            },
+            up: 1,
+        },
+        // Temporal stride 2 (Wan's downsample time_conv) and spatial stride with asymmetric pad.
+        Case {
+            x: [1, 4, 5, 3, 3],
+            o: 2,
+            k: [3, 1, 1],
+            stride: [2, 1, 1],
+            pad: Pad3d::default(),
+            up: 1,
+        },
+        Case {
+            x: [1, 3, 2, 7, 6],
+            o: 5,
+            k: [1, 3, 3],
+            stride: [1, 2, 2],
+            pad: Pad3d {
+                t: (0, 0),
+                h: (0, 1),
+                w: (0, 1),
+            },
+            up: 1,
+        },
+        // Pointwise (1×1×1) fast path and upsample folded into the gather.
+        Case {
+            x: [2, 6, 3, 4, 5],
+            o: 7,
+            k: [1, 1, 1],
+            stride: [1, 1, 1],
+            pad: Pad3d::default(),
+            up: 1,
+        },
+        Case {
+            x: [1, 3, 2, 3, 4],
+            o: 4,
+            k: [1, 3, 3],
+            stride: [1, 1, 1],
+            pad: p(0, 1, 1),
+            up: 2,
+        },
+        // Padding larger than the input in time: frames made only of padding are bias.
+        Case {
+            x: [1, 2, 1, 3, 3],
+            o: 2,
+            k: [3, 3, 3],
+            stride: [1, 1, 1],
+            pad: Pad3d {
+                t: (4, 0),
+                h: (1, 1),
+                w: (1, 1),
+            },
+            up: 1,
+        },
+    ]
+}
+
+#[test]
+fn cpu_kernel_matches_direct_definition() {
+    for case in cases() {
+        check(case, &Device::Cpu);
+    }
+}
+
+#[test]
+fn conv2d_path_matches_direct_definition() {
+    // Exercise the portable path on the CPU by calling it directly.
+    for case in cases() {
+        let [b, c, t, h, w] = case.x;
+        let xs = rand_vec(b * c * t * h * w, 4);
+        let ws = rand_vec(case.o * c * case.k.iter().product::<usize>(), 5);
+        let bs = rand_vec(case.o, 6);
+        let (want, dims) = naive(
+            &xs,
+            case.x,
+            &ws,
+            [case.o, case.k[0], case.k[1], case.k[2]],
+            &bs,
+            case.stride,
+            case.pad,
+            case.up,
+        );
+        let x = Tensor::from_vec(xs, case.x.to_vec(), &Device::Cpu).unwrap();
+        let wt = Tensor::from_vec(
+            ws,
+            vec![case.o, c, case.k[0], case.k[1], case.k[2]],
+            &Device::Cpu,
+        )
+        .unwrap();
+        let bt = Tensor::from_vec(bs, case.o, &Device::Cpu).unwrap();
+        let g = Geometry {
+            batch: b,
+            c_in: c,
+            t_in: t,
+            h_in: h,
+            w_in: w,
+            c_out: case.o,
+            kernel: case.k,
+            stride: case.stride,
+            pad: [case.pad.t, case.pad.h, case.pad.w],
+            upsample: case.up,
+        };
+        let got = conv3d_by_conv2d(&x, &wt, Some(&bt), &g).unwrap();
+        assert_eq!(got.dims(), dims);
+        let got = got.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let max_err = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(max_err < 1e-4, "max err {max_err}");
+    }
+}
+
+#[test]
+fn causal_conv_with_cache_equals_whole_sequence() {
+    let dev = Device::Cpu;
+    let x = Tensor::from_vec(rand_vec(2 * 7 * 4 * 4, 7), (1, 2, 7, 4, 4), &dev).unwrap();
+    let wt = Tensor::from_vec(rand_vec(3 * 2 * 27, 8), (3, 2, 3, 3, 3), &dev).unwrap();
+    let bias = Tensor::from_vec(rand_vec(3, 9), 3, &dev).unwrap();
+    let config = Conv3dConfig {
+        stride: [1, 1, 1],
+        padding: Pad3d::symmetric(0, 1, 1),
+    };
+    let conv = CausalConv3d::from_conv(Conv3d::new(wt, Some(bias), config).unwrap(), 2);
+    let whole = conv.forward(&x, None).unwrap();
+    // Chunks of 1 then 3 then 3 frames, carrying the last CACHE_T input frames.
+    let first = x.narrow(2, 0, 1).unwrap();
+    let a = conv.forward(&first, None).unwrap();
+    let cache1 = first.clone();
+    let mid = x.narrow(2, 1, 3).unwrap();
+    let b = conv.forward(&mid, Some(&cache1)).unwrap();
+    let cache2 = x.narrow(2, 2, 2).unwrap();
+    let c = conv
+        .forward(&x.narrow(2, 4, 3).unwrap(), Some(&cache2))
+        .unwrap();
+    let chunked = Tensor::cat(&[a, b, c], 2).unwrap();
+    let diff = (whole - chunked)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(diff < 1e-5, "chunked differs by {diff}");
+}
+
+#[test]
+fn bad_shapes_are_errors_not_panics() {
+    let dev = Device::Cpu;
+    let wt = Tensor::zeros((2, 3, 3, 3, 3), DType::F32, &dev).unwrap();
+    let conv = Conv3d::new(wt, None, Conv3dConfig::default()).unwrap();
+    let wrong_channels = Tensor::zeros((1, 4, 3, 3, 3), DType::F32, &dev).unwrap();
+    assert!(conv
+        .forward(&wrong_channels)
+        .unwrap_err()
+        .message
+        .contains("3 input channels"));
+    let too_small = Tensor::zeros((1, 3, 2, 3, 3), DType::F32, &dev).unwrap();
+    assert!(conv.forward(&too_small).is_err());
+    let rank4 = Tensor::zeros((1, 3, 3, 3), DType::F32, &dev).unwrap();
+    assert!(conv.forward(&rank4).is_err());
+    let bad_bias = Tensor::zeros(5, DType::F32, &dev).unwrap();
+    let wt = Tensor::zeros((2, 3, 1, 1, 1), DType::F32, &dev).unwrap();
+    assert!(Conv3d::new(wt, Some(bad_bias), Conv3dConfig::default()).is_err());
+}
+
+#[test]
+fn half_precision_inputs_round_trip_their_dtype() {
+    let dev = Device::Cpu;
+    let x = Tensor::from_vec(rand_vec(2 * 3 * 4 * 4, 10), (1, 2, 3, 4, 4), &dev)
+        .unwrap()
+        .to_dtype(DType::BF16)
+        .unwrap();
+    let wt = Tensor::from_vec(rand_vec(2 * 2 * 27, 11), (2, 2, 3, 3, 3), &dev)
+        .unwrap()
+        .to_dtype(DType::BF16)
+        .unwrap();
+    let conv = Conv3d::new(
+        wt,
+        None,
+        Conv3dConfig {
+            stride: [1, 1, 1],
+            padding: Pad3d::symmetric(1, 1, 1),
+        },
+    )
+    .unwrap();
+    let y = conv.forward(&x).unwrap();
+    assert_eq!(y.dtype(), DType::BF16);
+    assert_eq!(y.dims(), [1, 2, 3, 4, 4]);
+}
+
+/// Throughput of the CPU kernel against a plain candle GEMM of the same FLOPs and against the
+/// portable sum-of-conv2d path; run with
+/// `cargo test -p kinema-diffusion --release -- --ignored conv3d_throughput --nocapture`.
+#[test]
+#[ignore]
+fn conv3d_throughput() {
+    let dev = Device::Cpu;
+    let time = |f: &mut dyn FnMut()| {
+        f();
+        let t = std::time::Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    let (m, k, n) = (1024usize, 4608usize, 1024usize);
+    let a = Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap();
+    let b = Tensor::randn(0f32, 1.0, (k, n), &dev).unwrap();
+    let s = time(&mut || {
+        a.matmul(&b).unwrap();
+    });
+    println!(
+        "candle matmul {m}x{k}x{n}: {:.1} GFLOP/s",
+        2.0 * (m * k * n) as f64 / s / 1e9
+    );
+    for (c, o, t, hw) in [
+        (512usize, 512usize, 4usize, 32usize),
+        (256, 256, 4, 64),
+        (1024, 1024, 1, 16),
+    ] {
+        let x = Tensor::randn(0f32, 1.0, (1, c, t, hw, hw), &dev).unwrap();
+        let w = Tensor::randn(0f32, 0.01, (o, c, 3, 3, 3), &dev).unwrap();
+        let cfg = Conv3dConfig {
+            stride: [1, 1, 1],
+            padding: Pad3d {
+                t: (2, 0),
+                h: (1, 1),
+                w: (1, 1),
+            },
+        };
+        let conv = Conv3d::new(w.clone(), None, cfg).unwrap();
+        // Useful FLOPs: taps that touch real frames (zero padding frames are skipped).
+        let taps: usize = (0..t).map(|z| (0..3).filter(|k| z + k >= 2).count()).sum();
+        let flops = 2.0 * (o * c * 9 * hw * hw * taps) as f64;
+        let s = time(&mut || {
+            conv.forward(&x).unwrap();
+        });
+        let g = Geometry {
+            batch: 1,
+            c_in: c,
+            t_in: t,
+            h_in: hw,
+            w_in: hw,
+            c_out: o,
+            kernel: [3, 3, 3],
+            stride: [1, 1, 1],
+            pad: [(2, 0), (1, 1), (1, 1)],
+            upsample: 1,
+        };
+        let s2 = time(&mut || {
+            conv3d_by_conv2d(&x, &w, None, &g).unwrap();
+        });
+        println!(
+            "conv3d c{c}->o{o} t{t} {hw}x{hw}: im2col+gemm {:.1} GFLOP/s ({s:.3} s), sum of conv2d {:.1} GFLOP/s ({s2:.3} s)",
+            flops / s / 1e9,
+            flops / s2 / 1e9
+        );
+    }
+}

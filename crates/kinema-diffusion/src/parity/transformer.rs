@@ -1,0 +1,36 @@
+//! Parity check for `wan_transformer`: one forward of `WanTransformer3DModel`.
+
+use candle_core::{DType, Device};
+use kinema_core::Result;
+
+use super::{Case, Comparison};
+use crate::models::wan::transformer::{TransformerInput, WanTransformer3DModel};
+
+pub fn check(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
+    let model = WanTransformer3DModel::from_dir(&case.folder("transformer")?, DType::F32, device)?;
+    let on_device = |name: &str| -> Result<candle_core::Tensor> {
+        case.input(name)?.to_device(device).map_err(|e| {
+            kinema_core::Error::model(format!(
+                "parity case {}: moving in.{name} to {device:?}",
+                case.name
+            ))
+            .with_source(e)
+        })
+    };
+    let hidden_states = on_device("hidden_states")?;
+    let timestep = on_device("timestep")?;
+    let text = on_device("encoder_hidden_states")?;
+    // Optional: only image-conditioned (I2V) cases carry image tokens.
+    let image = if case.input("encoder_hidden_states_image").is_ok() {
+        Some(on_device("encoder_hidden_states_image")?)
+    } else {
+        None
+    };
+    let out = model.forward(&TransformerInput {
+        hidden_states: &hidden_states,
+        timestep: &timestep,
+        encoder_hidden_states: &text,
+        encoder_hidden_states_image: image.as_ref(),
+    })?;
+    Ok(vec![case.compare("sample", &out)?])
+}

@@ -1,0 +1,198 @@
+//! Turns TOML and schema errors into `manifest.toml:12: …` messages a person can act on.
+//!
+//! serde reports unknown or missing keys as prose ("unknown field `fsp`, expected one of
+//! …"); we re-word them with the line and a "did you mean" so a typo costs one glance.
+
+use std::ops::Range;
+use std::path::Path;
+
+use kinema_core::Error;
+
+/// 1-based line of a byte offset in the manifest text.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// `manifest.toml:12` (or just the file name when the line is unknown).
+pub(crate) fn location(path: &Path, line: Option<usize>) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    match line {
+        Some(l) => format!("{name}:{l}"),
+        None => name,
+    }
+}
+
+/// A manifest error at a line, with the fix.
+pub(crate) fn at_line(
+    path: &Path,
+    line: usize,
+    message: impl AsRef<str>,
+    hint: impl Into<String>,
+) -> Error {
+    Error::invalid(
+        format!("{}: {}", location(path, Some(line)), message.as_ref()),
+        hint,
+    )
+}
+
+/// Maps a `toml` deserialisation error (syntax, unknown key, wrong type, missing key).
+pub(crate) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Error {
+    let line = err.span().map(|s| line_of(text, s.start));
+    let raw = err.message().trim();
+    let loc = location(path, line);
+    if let Some((key, expected)) = parse_unknown_field(raw) {
+        let suggestion = closest(&key, &expected)
+            .map(|s| format!(" (did you mean \"{s}\"?)"))
+            .unwrap_or_default();
+        let hint = if expected.is_empty() {
+            "remove the key; see docs/BATCH.md for the manifest schema".to_string()
+        } else {
+            format!("keys allowed here: {}", expected.join(", "))
+        };
+        return Error::invalid(
+            format!("{loc}: key \"{key}\" is not known{suggestion}"),
+            hint,
+        );
+    }
+    if let Some(key) = between(raw, "missing field `", "`") {
+        return Error::invalid(
+            format!("{loc}: required key \"{key}\" is missing"),
+            format!("add `{key} = …` to this table; see docs/BATCH.md"),
+        );
+    }
+    let key = err.span().and_then(|s| key_on_line(text, s));
+    let subject = match key {
+        Some(k) => format!("{loc}: key \"{k}\": {raw}"),
+        None => format!("{loc}: {raw}"),
+    };
+    Error::invalid(
+        subject,
+        "fix the value (see docs/BATCH.md for each key's type and range)",
+    )
+}
+
+/// The `key` of a `key = value` line holding the span, for type errors that name only the type.
+fn key_on_line(text: &str, span: Range<usize>) -> Option<String> {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('[') && !key.contains(char::is_whitespace))
+        .then(|| key.to_string())
+}
+
+/// `unknown field `fsp`, expected one of `fps`, `frames`` → ("fsp", ["fps", "frames"]).
+fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let key = between(message, "unknown field `", "`")?;
+    let rest = message
+        .split_once(", expected")
+        .map(|(_, r)| r)
+        .unwrap_or("");
+    let expected = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((key, expected))
+}
+
+fn between(s: &str, open: &str, close: &str) -> Option<String> {
+    let start = s.find(open)? + open.len();
+    let len = s[start..].find(close)?;
+    Some(s[start..start + len].to_string())
+}
+
+/// The candidate nearest to `word` by edit distance, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(word: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.as_str())
+}
+
+/// Levenshtein distance, counting a swap of two neighbours as one edit ("fsp" → "fps").
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[n][m]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_from_one() {
+        let t = "a = 1\nb = 2\nc = 3";
+        assert_eq!(line_of(t, 0), 1);
+        assert_eq!(line_of(t, 6), 2);
+        assert_eq!(line_of(t, t.len()), 3);
+        assert_eq!(line_of(t, 10_000), 3);
+    }
+
+    #[test]
+    fn typos_find_their_key() {
+        let keys: Vec<String> = ["fps", "frames", "formats", "seed"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(closest("fsp", &keys), Some("fps"));
+        assert_eq!(closest("frmes", &keys), Some("frames"));
+        assert_eq!(closest("colour", &keys), None);
+    }
+
+    #[test]
+    fn unknown_field_messages_are_parsed() {
+        let (k, exp) =
+            parse_unknown_field("unknown field `fsp`, expected one of `fps`, `frames`").unwrap();
+        assert_eq!(k, "fsp");
+        assert_eq!(exp, vec!["fps", "frames"]);
+        let (k, exp) = parse_unknown_field("unknown field `x`, expected `name`").unwrap();
+        assert_eq!((k.as_str(), exp), ("x", vec!["name".to_string()]));
+        assert!(parse_unknown_field("invalid type").is_none());
+    }
+
+    #[test]
+    fn type_errors_name_the_key_of_their_line() {
+        let t = "[defaults]\nfps = \"twelve\"\n";
+        let at = t.find("\"twelve\"").unwrap();
+        assert_eq!(key_on_line(t, at..at + 8).as_deref(), Some("fps"));
+        assert_eq!(key_on_line(t, 0..1), None);
+    }
+}

@@ -1,0 +1,86 @@
+//! A planned job as the single-request API's [`Request`]: the batch adds no rendering or
+//! writing of its own, so `batch` and `generate` can never disagree on the output.
+
+use kinema_core::{Error, Result};
+use kinema_media::sheet::{AtlasFormat, SheetOptions};
+use kinema_media::EncodeOptions;
+
+use super::diagnostics::at_line;
+use super::manifest::{CharacterEntry, Manifest, Settings};
+use super::plan::{JobWhat, PlannedJob};
+use crate::request::{Request, SheetRequest, What};
+
+/// Checks what the manifest parser leaves to the sheet writer (atlas names), so a typo
+/// stops the batch before any job starts.
+pub fn check_manifest(manifest: &Manifest) -> Result<()> {
+    for ch in &manifest.characters {
+        atlases(manifest, &ch.settings)?;
+    }
+    Ok(())
+}
+
+fn atlases(manifest: &Manifest, s: &Settings) -> Result<Vec<AtlasFormat>> {
+    s.atlas
+        .iter()
+        .map(|(name, line)| {
+            name.parse::<AtlasFormat>().map_err(|e| {
+                let valid: Vec<&str> = AtlasFormat::ALL.iter().map(|f| f.name()).collect();
+                at_line(
+                    &manifest.path,
+                    *line,
+                    format!("atlas \"{name}\" is not known ({})", e.message),
+                    format!("use any of: {}", valid.join(", ")),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The request for `job`; `force` lets it replace existing files.
+pub fn to_request(
+    manifest: &Manifest,
+    job: &PlannedJob,
+    character: &CharacterEntry,
+    force: bool,
+) -> Result<Request> {
+    let s = &job.settings;
+    let sheet = match &job.sheet {
+        Some(path) => Some(SheetRequest {
+            path: path.clone(),
+            options: SheetOptions {
+                columns: s.columns,
+                padding: s.padding,
+                extrude: s.extrude,
+                trim: s.trim,
+                pot: s.pot,
+                atlases: atlases(manifest, s)?,
+                ..SheetOptions::default()
+            },
+        }),
+        None => None,
+    };
+    if job.outs.is_empty() && sheet.is_none() {
+        return Err(Error::internal(format!(
+            "batch job {} has nothing to write",
+            job.id
+        )));
+    }
+    Ok(Request {
+        image: character.image.clone(),
+        mask: character.mask.clone(),
+        rig: character.rig.clone(),
+        what: match &job.what {
+            JobWhat::Actions(list) => What::Actions(list.clone()),
+            JobWhat::Prompt { text, .. } => What::Prompt(text.clone()),
+        },
+        spec: job.spec.clone(),
+        outs: job.outs.clone(),
+        sheet,
+        encode: EncodeOptions {
+            background: s.background,
+            scale: s.scale,
+            size: s.size,
+            force,
+        },
+    })
+}

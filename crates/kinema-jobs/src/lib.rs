@@ -1,0 +1,15 @@
+//! From a request to files on disk.
+//!
+//! The CLI, batch runs and (later) the HTTP service all do the same thing: load a
+//! character, render one prompt or a set of actions on one canvas, and write clips,
+//! sheets and atlases without overwriting anything the user owns. That shared path
+//! lives here so each front end stays a thin layer of argument parsing.
+
+pub mod batch;
+mod engines;
+mod request;
+mod suite;
+
+pub use engines::{engine_by_name, ENGINE_NAMES};
+pub use request::{run, RenderedAction, Request, RequestReport, SheetRequest, Timings, What};
+pub use suite::{run_suite, SuiteOutcome};

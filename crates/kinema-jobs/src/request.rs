@@ -1,0 +1,351 @@
+//! One generation request: a prompt or an action set, rendered once, written many ways.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use kinema_core::{Character, Clip, ClipSpec, Engine, Error, Job, Limits, Progress, Result};
+use kinema_media::{EncodeOptions, OutputFormat, OutputTarget, Written};
+use kinema_rig::RigEngine;
+use serde::Serialize;
+
+/// What the character should do.
+#[derive(Clone, Debug)]
+pub enum What {
+    /// Free text, possibly a sequence ("walks then jumps"); one clip.
+    Prompt(String),
+    /// Several actions of one character on one canvas; one clip each.
+    Actions(Vec<String>),
+}
+
+/// Everything one `generate` needs, already parsed and validated for syntax.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub image: PathBuf,
+    pub mask: Option<PathBuf>,
+    /// A rig edited from `kinema rig` output, used instead of the automatic one.
+    pub rig: Option<PathBuf>,
+    pub what: What,
+    pub spec: ClipSpec,
+    /// Clip outputs; for action sets, each is expanded per action (`hero.mp4` → `hero-walk.mp4`).
+    pub outs: Vec<PathBuf>,
+    pub sheet: Option<SheetRequest>,
+    pub encode: EncodeOptions,
+}
+
+/// A sprite sheet with its atlases, holding every rendered action as one animation.
+#[derive(Clone, Debug)]
+pub struct SheetRequest {
+    pub path: PathBuf,
+    pub options: kinema_media::sheet::SheetOptions,
+}
+
+/// One rendered action, as reported to the user.
+#[derive(Clone, Debug, Serialize)]
+pub struct RenderedAction {
+    /// The action name for action sets, or `clip` for a free prompt.
+    pub name: String,
+    pub frames: usize,
+    pub fps: u32,
+    pub width: u32,
+    pub height: u32,
+    pub looping: bool,
+    pub understood: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Timings {
+    pub load_ms: f64,
+    pub render_ms: f64,
+    pub encode_ms: f64,
+    pub total_ms: f64,
+}
+
+/// What a request produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestReport {
+    pub engine: &'static str,
+    pub character: String,
+    pub actions: Vec<RenderedAction>,
+    pub outputs: Vec<Written>,
+    /// Sprite sheet and atlas files, when a sheet was asked for.
+    pub sheet_files: Vec<PathBuf>,
+    pub timings: Timings,
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// One render unit: a name, the prompt given to the engine, whether it loops.
+struct Unit {
+    name: String,
+    prompt: String,
+    looping: bool,
+}
+
+fn units(what: &What, spec: &ClipSpec) -> Result<Vec<Unit>> {
+    match what {
+        What::Prompt(p) => {
+            if p.trim().is_empty() {
+                return Err(Error::invalid(
+                    "the prompt is empty",
+                    "say what the character should do, e.g. --prompt \"waves hello\" (see `kinema actions`)",
+                ));
+            }
+            Ok(vec![Unit {
+                name: "clip".into(),
+                prompt: p.clone(),
+                looping: spec.looping,
+            }])
+        }
+        What::Actions(list) => {
+            if list.is_empty() {
+                return Err(Error::invalid(
+                    "the action list is empty",
+                    "name actions separated by commas, e.g. --actions \"idle,walk,attack\"",
+                ));
+            }
+            let catalog = kinema_rig::actions();
+            let mut seen = std::collections::HashSet::new();
+            list.iter()
+                .map(|raw| {
+                    let name = raw.trim().to_string();
+                    if name.is_empty() {
+                        return Err(Error::invalid(
+                            "the action list has an empty entry",
+                            "separate action names with single commas, e.g. \"idle,walk\"",
+                        ));
+                    }
+                    if !seen.insert(name.clone()) {
+                        return Err(Error::invalid(
+                            format!("action `{name}` is listed twice"),
+                            "list each action once",
+                        ));
+                    }
+                    // Loop cycles by nature (idle, walk, …) or when the user asks for loops.
+                    let looping =
+                        spec.looping || catalog.iter().any(|a| a.name == name && a.looping);
+                    Ok(Unit {
+                        name: name.clone(),
+                        prompt: name,
+                        looping,
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// Where one action's clip goes for a requested output path.
+fn per_action_target(base: &OutputTarget, action: &str) -> OutputTarget {
+    let path = match base.format {
+        OutputFormat::Frames => base.path.join(action),
+        _ => {
+            let stem = base
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext = base
+                .path
+                .extension()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            base.path.with_file_name(format!("{stem}-{action}.{ext}"))
+        }
+    };
+    OutputTarget {
+        path,
+        format: base.format,
+    }
+}
+
+/// Validates the whole request, renders it, and writes every output; nothing is written
+/// unless every check passes first, and no output is ever left half-written.
+pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<RequestReport> {
+    let start = Instant::now();
+    req.spec.validate(&Limits::default())?;
+    let units = units(&req.what, &req.spec)?;
+    let engine = match &req.rig {
+        Some(path) => RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?),
+        None => RigEngine::new(),
+    };
+    let understood = units
+        .iter()
+        .map(|u| engine.understand(&u.prompt))
+        .collect::<Result<Vec<_>>>()?;
+    let action_set = matches!(req.what, What::Actions(_));
+
+    let bases = req
+        .outs
+        .iter()
+        .map(|p| kinema_media::parse_output(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut plan: Vec<(usize, OutputTarget)> = Vec::new();
+    for (i, u) in units.iter().enumerate() {
+        for b in &bases {
+            plan.push((
+                i,
+                if action_set {
+                    per_action_target(b, &u.name)
+                } else {
+                    b.clone()
+                },
+            ));
+        }
+    }
+    let all_targets: Vec<OutputTarget> = plan.iter().map(|(_, t)| t.clone()).collect();
+    kinema_media::check_targets(&all_targets, req.encode.force)?;
+    if let Some(sheet) = &req.sheet {
+        kinema_media::sheet::check_sheet_targets(&sheet.path, &sheet.options, req.encode.force)?;
+    }
+    if all_targets.is_empty() && req.sheet.is_none() {
+        return Err(Error::invalid(
+            "nothing to write",
+            "give at least one --out PATH or --sheet PATH.png",
+        ));
+    }
+
+    let t = Instant::now();
+    let opts = kinema_media::LoadOptions {
+        mask: req.mask.clone(),
+        ..Default::default()
+    };
+    let character = kinema_media::load_character(&req.image, &opts)?;
+    let load_ms = ms(t);
+
+    let t = Instant::now();
+    let clips = render_units(&engine, &character, &units, &req.spec, progress)?;
+    let render_ms = ms(t);
+
+    let t = Instant::now();
+    let mut outputs = Vec::with_capacity(plan.len());
+    for (i, target) in &plan {
+        outputs.push(kinema_media::write_clip(&clips[*i], target, &req.encode)?);
+    }
+    let mut sheet_files = Vec::new();
+    if let Some(sheet) = &req.sheet {
+        let animations: Vec<_> = units
+            .iter()
+            .zip(&clips)
+            .map(|(u, clip)| kinema_media::sheet::Animation {
+                name: u.name.clone(),
+                clip,
+                looping: u.looping,
+            })
+            .collect();
+        sheet_files = kinema_media::sheet::write_sheet(
+            &sheet.path,
+            &animations,
+            &sheet.options,
+            req.encode.force,
+        )?;
+    }
+    let encode_ms = ms(t);
+
+    let actions = units
+        .iter()
+        .zip(&clips)
+        .zip(understood)
+        .map(|((u, clip), understood)| RenderedAction {
+            name: u.name.clone(),
+            frames: clip.len(),
+            fps: clip.fps,
+            width: clip.width(),
+            height: clip.height(),
+            looping: clip.looping,
+            understood,
+        })
+        .collect();
+    Ok(RequestReport {
+        engine: engine.name(),
+        character: character.name.clone(),
+        actions,
+        outputs,
+        sheet_files,
+        timings: Timings {
+            load_ms,
+            render_ms,
+            encode_ms,
+            total_ms: ms(start),
+        },
+    })
+}
+
+fn render_units(
+    engine: &RigEngine,
+    character: &Character,
+    units: &[Unit],
+    spec: &ClipSpec,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Clip>> {
+    let total = units.len() as u64 * spec.frames as u64;
+    units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let spec = ClipSpec {
+                looping: u.looping,
+                ..spec.clone()
+            };
+            let job = Job {
+                character,
+                prompt: &u.prompt,
+                spec: &spec,
+            };
+            let offset = i as u64 * spec.frames as u64;
+            let report = |p: Progress| {
+                let done = offset + p.done * spec.frames as u64 / p.total.max(1);
+                progress(Progress {
+                    stage: p.stage,
+                    done,
+                    total,
+                });
+            };
+            Ok(engine.generate(job, &report)?.clip)
+        })
+        .collect()
+}
+
+fn read_rig(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(
+            format!("cannot read the rig file {}: {e}", path.display()),
+            "write one with `kinema rig --image IMAGE --out rig.json`",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_targets_get_the_action_in_the_name() {
+        let b = OutputTarget {
+            path: PathBuf::from("out/hero.mp4"),
+            format: OutputFormat::Mp4,
+        };
+        assert_eq!(
+            per_action_target(&b, "walk").path,
+            PathBuf::from("out/hero-walk.mp4")
+        );
+        let d = OutputTarget {
+            path: PathBuf::from("out/frames/"),
+            format: OutputFormat::Frames,
+        };
+        assert_eq!(
+            per_action_target(&d, "walk").path,
+            PathBuf::from("out/frames/walk")
+        );
+    }
+
+    #[test]
+    fn empty_or_duplicate_actions_are_refused() {
+        let spec = ClipSpec::default();
+        assert!(units(&What::Actions(vec![]), &spec).is_err());
+        assert!(units(&What::Actions(vec!["walk".into(), " walk".into()]), &spec).is_err());
+        assert!(units(&What::Actions(vec!["walk".into(), "".into()]), &spec).is_err());
+        assert!(units(&What::Prompt("  ".into()), &spec).is_err());
+    }
+}

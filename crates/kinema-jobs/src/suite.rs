@@ -1,0 +1,249 @@
+//! `kinema eval --suite`: generate and measure characters × prompts × engines, then write
+//! a report people can look at (index.html) and one programs can read (report.json).
+
+use std::path::{Path, PathBuf};
+
+use kinema_core::{Character, ClipSpec, Error, Job, Limits, Progress, Result};
+use kinema_media::{EncodeOptions, OutputFormat, OutputTarget};
+use kinema_metrics::ReportEntry;
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use crate::engines::engine_by_name;
+
+/// The suite file, as written by users.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteFile {
+    #[serde(default = "default_engines")]
+    engines: Vec<String>,
+    #[serde(default = "default_frames")]
+    frames: u32,
+    #[serde(default = "default_fps")]
+    fps: u32,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default, rename = "loop")]
+    looping: bool,
+    prompts: Vec<String>,
+    character: Vec<SuiteCharacter>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteCharacter {
+    image: PathBuf,
+    name: Option<String>,
+    mask: Option<PathBuf>,
+}
+
+fn default_engines() -> Vec<String> {
+    vec!["rig".into()]
+}
+fn default_frames() -> u32 {
+    24
+}
+fn default_fps() -> u32 {
+    12
+}
+
+/// What a suite run produced.
+#[derive(Debug)]
+pub struct SuiteOutcome {
+    pub entries: Vec<ReportEntry>,
+    pub index: PathBuf,
+}
+
+fn parse_suite(path: &Path) -> Result<SuiteFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(
+            format!("cannot read the suite file {}: {e}", path.display()),
+            "check the --suite path",
+        )
+    })?;
+    let suite: SuiteFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+        Error::invalid(
+            format!("{}{at}: {}", path.display(), e.message()),
+            "a suite has `prompts = [..]`, one or more [[character]] tables with `image = \"..\"`, \
+             and optional engines, frames, fps, seed, loop",
+        )
+    })?;
+    if suite.prompts.is_empty() || suite.character.is_empty() {
+        return Err(Error::invalid(
+            format!("{} lists no prompts or no characters", path.display()),
+            "add `prompts = [\"wave\"]` and at least one [[character]] with an image",
+        ));
+    }
+    Ok(suite)
+}
+
+/// Runs the suite in `suite_path`, writing previews, plots, `report.json` and `index.html`
+/// into `report_dir`. Refuses to replace an existing report unless `force`.
+pub fn run_suite(
+    suite_path: &Path,
+    report_dir: &Path,
+    force: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<SuiteOutcome> {
+    let suite = parse_suite(suite_path)?;
+    let base = suite_path.parent().unwrap_or(Path::new("."));
+    let spec = ClipSpec {
+        frames: suite.frames,
+        fps: suite.fps,
+        seed: suite.seed,
+        looping: suite.looping,
+    };
+    spec.validate(&Limits::default())?;
+    let index = report_dir.join("index.html");
+    if index.exists() && !force {
+        return Err(Error::output(format!("{} already exists", index.display()))
+            .with_hint("pass --force to replace the report, or choose another --report folder"));
+    }
+    let engines = suite
+        .engines
+        .iter()
+        .map(|n| engine_by_name(n))
+        .collect::<Result<Vec<_>>>()?;
+    for engine in &engines {
+        for prompt in &suite.prompts {
+            engine.understand(prompt)?;
+        }
+    }
+    let characters = suite
+        .character
+        .iter()
+        .map(|c| {
+            let opts = kinema_media::LoadOptions {
+                mask: c.mask.as_ref().map(|m| base.join(m)),
+                ..Default::default()
+            };
+            let mut ch = kinema_media::load_character(&base.join(&c.image), &opts)?;
+            if let Some(name) = &c.name {
+                ch.name = name.clone();
+            }
+            Ok(ch)
+        })
+        .collect::<Result<Vec<Character>>>()?;
+
+    std::fs::create_dir_all(report_dir.join("previews")).map_err(|e| {
+        Error::output(format!(
+            "cannot create the report folder {}",
+            report_dir.display()
+        ))
+        .with_hint("choose a writable --report folder")
+        .with_source(e)
+    })?;
+    let mut jobs = Vec::new();
+    for (ci, _) in characters.iter().enumerate() {
+        for (pi, _) in suite.prompts.iter().enumerate() {
+            for (ei, _) in engines.iter().enumerate() {
+                jobs.push((ci, pi, ei));
+            }
+        }
+    }
+    let total = jobs.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let entries = jobs
+        .par_iter()
+        .map(|&(ci, pi, ei)| {
+            let (character, prompt, engine) = (&characters[ci], &suite.prompts[pi], &engines[ei]);
+            let job = Job {
+                character,
+                prompt,
+                spec: &spec,
+            };
+            let clip = engine.generate(job, &|_| {})?.clip;
+            let preview_file = format!("previews/{}-{pi}-{}.png", character.name, engine.name());
+            let target = OutputTarget {
+                path: report_dir.join(&preview_file),
+                format: OutputFormat::Apng,
+            };
+            let opts = EncodeOptions {
+                force: true,
+                ..EncodeOptions::default()
+            };
+            kinema_media::write_clip(&clip, &target, &opts)?;
+            let report = kinema_metrics::evaluate(&clip, &character.image)?;
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress(Progress {
+                stage: "evaluating",
+                done: n,
+                total,
+            });
+            Ok(ReportEntry {
+                character: character.name.clone(),
+                prompt: prompt.clone(),
+                engine: engine.name().to_string(),
+                preview_file,
+                report,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    kinema_metrics::write_html_report(report_dir, &entries)?;
+    Ok(SuiteOutcome { entries, index })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn malformed_suites_name_the_line_and_problem() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let p = write(
+            &dir,
+            "s.toml",
+            "prompts = [\"wave\"]\nfsp = 3\n[[character]]\nimage = \"a.png\"\n",
+        );
+        let e = parse_suite(&p).unwrap_err().to_string();
+        assert!(e.contains("s.toml:2") && e.contains("fsp"), "{e}");
+        let p = write(
+            &dir,
+            "t.toml",
+            "prompts = []\n[[character]]\nimage = \"a.png\"\n",
+        );
+        assert!(parse_suite(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("no prompts"));
+    }
+
+    #[test]
+    fn a_suite_writes_an_offline_report_with_every_clip() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/characters");
+        let suite = format!(
+            "frames = 8\nfps = 8\nprompts = [\"wave\", \"jump\"]\n[[character]]\nimage = \"{}\"\n[[character]]\nimage = \"{}\"\n",
+            samples.join("femaleAdventurer_idle.png").display(),
+            samples.join("slimeBlue.png").display()
+        );
+        let p = write(&dir, "suite.toml", &suite);
+        let out = dir.join("report");
+        let outcome = run_suite(&p, &out, false, &|_| {}).unwrap();
+        assert_eq!(outcome.entries.len(), 4);
+        let html = std::fs::read_to_string(&outcome.index).unwrap();
+        for e in &outcome.entries {
+            assert!(out.join(&e.preview_file).is_file());
+            assert!(html.contains(&e.preview_file));
+            assert!(
+                e.report.ssim > 0.95,
+                "{}: ssim {}",
+                e.character,
+                e.report.ssim
+            );
+        }
+        assert!(out.join("report.json").is_file());
+        // A second run without --force refuses to replace the report.
+        assert!(run_suite(&p, &out, false, &|_| {}).is_err());
+    }
+}

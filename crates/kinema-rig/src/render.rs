@@ -1,0 +1,163 @@
+//! Poses a [`Model`] and draws it: skin every layer, refuse folded triangles, rasterise
+//! back to front onto the shared canvas.
+
+use kinema_core::{Character, Frame, Placement};
+
+use crate::mesh::count_flipped_triangles;
+use crate::motion::{Channel, Pose};
+use crate::parts::Model;
+use crate::raster::Canvas;
+use crate::skin::{skin, Affine};
+
+/// Fixed canvas for a character: every action of it shares size, ground line and pivot.
+/// Margins leave room for a jump and raised arms above, for falling over at the sides,
+/// and for squash below; the sides are equal so a left-facing mirror stays in place.
+pub fn canvas_for(character: &Character) -> (u32, u32, Placement) {
+    let (w, h) = (character.width(), character.height());
+    let side = (0.45 * h as f32).ceil() as u32 + 2;
+    let top = (0.42 * h as f32).ceil() as u32 + 2;
+    let bottom = (0.04 * h as f32).ceil() as u32 + 2;
+    (
+        w + 2 * side,
+        h + top + bottom,
+        Placement {
+            x: side as i32,
+            y: top as i32,
+        },
+    )
+}
+
+/// Deformed vertex positions of every layer for `pose` (image coordinates).
+pub fn deform(model: &Model, pose: &Pose) -> Vec<Vec<[f32; 2]>> {
+    let transforms = model.skeleton.joint_transforms(pose);
+    model
+        .layers
+        .iter()
+        .map(|layer| {
+            let mut out = Vec::new();
+            match layer.flap {
+                Some((anchor, sign)) if pose.get(Channel::Flap) != 0.0 => {
+                    let flap = Affine::rotation_about(pose.get(Channel::Flap) * sign, anchor);
+                    let moved: Vec<[f32; 2]> =
+                        layer.mesh.vertices.iter().map(|&v| flap.apply(v)).collect();
+                    skin(&moved, &layer.influences, &transforms, &mut out);
+                }
+                _ => skin(
+                    &layer.mesh.vertices,
+                    &layer.influences,
+                    &transforms,
+                    &mut out,
+                ),
+            }
+            out
+        })
+        .collect()
+}
+
+/// Flipped triangles over all layers for `pose`; tests and the renderer use it.
+pub fn count_flips(model: &Model, pose: &Pose) -> usize {
+    deform(model, pose)
+        .iter()
+        .zip(&model.layers)
+        .map(|(d, l)| count_flipped_triangles(&l.mesh.triangles, d))
+        .sum()
+}
+
+/// The pose actually drawn: `pose`, or the largest fraction of it that folds no triangle
+/// (a NaN position counts as folded).
+pub fn drawn_pose(model: &Model, pose: &Pose) -> Pose {
+    unfolded(model, pose).0
+}
+
+fn unfolded(model: &Model, pose: &Pose) -> (Pose, Vec<Vec<[f32; 2]>>) {
+    let mut scale = 1.0f32;
+    loop {
+        let p = pose.scaled(scale);
+        let d = deform(model, &p);
+        let flips: usize = d
+            .iter()
+            .zip(&model.layers)
+            .map(|(d, l)| count_flipped_triangles(&l.mesh.triangles, d))
+            .sum();
+        if flips == 0 || scale <= 0.0 {
+            return (p, d);
+        }
+        scale = if scale > 0.3 { scale - 0.15 } else { 0.0 };
+    }
+}
+
+/// Renders one frame of `model` in `pose` on a `width × height` canvas.
+pub fn render_pose(
+    model: &Model,
+    pose: &Pose,
+    width: u32,
+    height: u32,
+    placement: Placement,
+    mirror: bool,
+) -> Frame {
+    let (_, deformed) = unfolded(model, pose);
+    let mut canvas = Canvas::new(width as usize, height as usize);
+    let (ox, oy) = (placement.x as f32, placement.y as f32);
+    let cw = width as f32;
+    for (layer, verts) in model.layers.iter().zip(&deformed) {
+        let nearest = model.pixel_art;
+        for t in &layer.mesh.triangles {
+            let tri = t.map(|i| {
+                let p = verts[i as usize];
+                let x = p[0] + ox;
+                [if mirror { cw - x } else { x }, p[1] + oy]
+            });
+            let src = t.map(|i| layer.mesh.vertices[i as usize]);
+            canvas.draw_triangle(&layer.texture, tri, src, nearest);
+        }
+    }
+    let rgba = canvas.into_straight();
+    Frame {
+        width,
+        height,
+        rgba,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parts::build_model;
+    use crate::skeleton::{auto_rig, tests::stick_figure};
+
+    #[test]
+    fn rest_pose_reproduces_the_input() {
+        let c = stick_figure();
+        let model = build_model(&c, &auto_rig(&c).unwrap()).unwrap();
+        let (w, h, place) = canvas_for(&c);
+        let f = render_pose(&model, &Pose::default(), w, h, place, false);
+        let crop = f.crop(place.x as i64, place.y as i64, c.width(), c.height());
+        let diff: u64 = crop
+            .rgba
+            .iter()
+            .zip(&c.image.rgba)
+            .map(|(a, b)| (*a as i64 - *b as i64).unsigned_abs())
+            .sum();
+        assert!(diff < 200, "rest render differs by {diff}");
+    }
+
+    #[test]
+    fn extreme_pose_is_clamped_until_nothing_folds() {
+        let c = stick_figure();
+        let model = build_model(&c, &auto_rig(&c).unwrap()).unwrap();
+        let mut pose = Pose::default();
+        pose.0[Channel::ElbowL as usize] = 179.0;
+        pose.0[Channel::KneeR as usize] = -179.0;
+        pose.0[Channel::Spine as usize] = 170.0;
+        let (drawn, _) = unfolded(&model, &pose);
+        assert_eq!(count_flips(&model, &drawn), 0);
+    }
+
+    #[test]
+    fn canvas_depends_only_on_the_character() {
+        let c = stick_figure();
+        let (w, h, p) = canvas_for(&c);
+        assert!(w > c.width() && h > c.height());
+        assert_eq!(w - c.width(), 2 * p.x as u32);
+    }
+}

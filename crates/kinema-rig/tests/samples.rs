@@ -1,0 +1,296 @@
+//! End to end over every sample × every action: sizes, fidelity of frame 0, motion,
+//! no folds, connectedness, loop closure and determinism.
+
+mod common;
+
+use common::{dominant_share, load, mean_abs_diff, psnr, SAMPLES};
+use kinema_core::{ClipSpec, Engine, Job, Progress};
+use kinema_rig::{
+    actions, auto_rig, build_model, canvas_for, count_flips, drawn_pose, frame_poses, understand,
+    RigEngine, RigKind,
+};
+
+fn quiet(_: Progress) {}
+
+#[test]
+fn samples_get_the_expected_rig_kind() {
+    for (name, kind) in [
+        ("femaleAdventurer_idle", RigKind::Humanoid),
+        ("alienBlue_front", RigKind::Humanoid),
+        ("slimeBlue", RigKind::BodyChain),
+        ("ladybug", RigKind::BodyChain),
+        ("bee", RigKind::BodyChain),
+    ] {
+        let rig = auto_rig(&load(name)).unwrap();
+        assert_eq!(rig.kind, kind, "{name}");
+    }
+}
+
+#[test]
+fn every_sample_does_every_action() {
+    let engine = RigEngine::new();
+    for name in SAMPLES {
+        let c = load(name);
+        let single_blob = name != "bee";
+        let (cw, ch, place) = canvas_for(&c);
+        let model = build_model(&c, &auto_rig(&c).unwrap()).unwrap();
+        for a in actions() {
+            let spec = ClipSpec {
+                frames: 8,
+                fps: 12,
+                seed: 3,
+                looping: false,
+            };
+            let generation = engine
+                .generate(
+                    Job {
+                        character: &c,
+                        prompt: a.name,
+                        spec: &spec,
+                    },
+                    &quiet,
+                )
+                .unwrap();
+            let clip = &generation.clip;
+            let label = format!("{name}/{}", a.name);
+            assert_eq!(clip.len(), 8, "{label}");
+            assert_eq!(
+                (clip.width(), clip.height(), clip.placement),
+                (cw, ch, place),
+                "{label}"
+            );
+            let first = clip.frames[0].crop(place.x as i64, place.y as i64, c.width(), c.height());
+            // Compare what is seen: colours of fully transparent input pixels do not matter.
+            let p = psnr(
+                &first.over_color([128, 128, 128]),
+                &c.image.over_color([128, 128, 128]),
+            );
+            assert!(p > 40.0, "{label}: frame 0 PSNR {p:.1} dB");
+            let moved = clip
+                .frames
+                .iter()
+                .map(|f| mean_abs_diff(f, &clip.frames[0]))
+                .fold(0.0, f64::max);
+            if a.name == "idle" {
+                assert!(moved < 3.0, "{label}: idle moves too much ({moved:.2})");
+                assert!(moved > 0.005, "{label}: idle is frozen ({moved:.4})");
+            } else {
+                assert!(moved > 0.3, "{label}: barely moves ({moved:.3})");
+            }
+            if single_blob {
+                for (i, f) in clip.frames.iter().enumerate() {
+                    let share = dominant_share(f);
+                    assert!(
+                        share > 0.95,
+                        "{label} frame {i}: body split, main part {share:.3}"
+                    );
+                }
+            }
+            let plan = understand(a.name).unwrap();
+            for (i, fp) in frame_poses(&plan, model.skeleton.kind, &spec)
+                .iter()
+                .enumerate()
+            {
+                // What is drawn never folds (NaN counts as folded) and keeps most of the motion.
+                let drawn = drawn_pose(&model, &fp.pose);
+                assert_eq!(count_flips(&model, &drawn), 0, "{label} frame {i}");
+                let kept = drawn.0.iter().map(|v| v.abs()).sum::<f32>()
+                    / fp.pose.0.iter().map(|v| v.abs()).sum::<f32>().max(1e-6);
+                assert!(
+                    fp.pose.is_rest() || kept > 0.5,
+                    "{label} frame {i}: only {kept:.2} of the pose survives"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn loops_close_on_the_samples() {
+    let engine = RigEngine::new();
+    for name in ["femaleAdventurer_idle", "slimeBlue"] {
+        let c = load(name);
+        for prompt in [
+            "idle", "walk", "run", "attack", "die", "dance", "hover", "bounce", "wave",
+        ] {
+            let spec = ClipSpec {
+                frames: 12,
+                fps: 12,
+                seed: 5,
+                looping: true,
+            };
+            let clip = engine
+                .generate(
+                    Job {
+                        character: &c,
+                        prompt,
+                        spec: &spec,
+                    },
+                    &quiet,
+                )
+                .unwrap()
+                .clip;
+            assert!(clip.looping);
+            let n = clip.len();
+            let mean = (1..n)
+                .map(|i| mean_abs_diff(&clip.frames[i], &clip.frames[i - 1]))
+                .sum::<f64>()
+                / (n - 1) as f64;
+            let seam = mean_abs_diff(&clip.frames[n - 1], &clip.frames[0]);
+            // A sine-like cycle's fastest step is π/2 ≈ 1.57× its mean step, so a seam that
+            // lands there legitimately reaches ~1.57×; a broken loop is far above.
+            assert!(
+                seam <= 1.6 * mean + 0.05,
+                "{name}/{prompt}: seam {seam:.3} vs mean {mean:.3}"
+            );
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_frames() {
+    let engine = RigEngine::new();
+    let c = load("femaleAdventurer_idle");
+    let spec = ClipSpec {
+        frames: 6,
+        fps: 12,
+        seed: 9,
+        looping: true,
+    };
+    let job = Job {
+        character: &c,
+        prompt: "walk then wave",
+        spec: &spec,
+    };
+    let a = engine.generate(job, &quiet).unwrap().clip;
+    let b = engine.generate(job, &quiet).unwrap().clip;
+    assert_eq!(a.frames, b.frames);
+    let other = ClipSpec {
+        seed: 10,
+        ..spec.clone()
+    };
+    let c2 = engine
+        .generate(
+            Job {
+                spec: &other,
+                ..job
+            },
+            &quiet,
+        )
+        .unwrap()
+        .clip;
+    assert_ne!(a.frames, c2.frames);
+}
+
+#[test]
+fn edited_rig_is_used_and_checked() {
+    let c = load("slimeBlue");
+    let mut rig = auto_rig(&c).unwrap();
+    rig.joints[2].y -= 5.0;
+    let text = rig.to_json();
+    let edited = kinema_rig::Rig::from_json(&text).unwrap();
+    let spec = ClipSpec {
+        frames: 4,
+        fps: 12,
+        seed: 0,
+        looping: false,
+    };
+    let ok = RigEngine::with_rig(edited.clone()).generate(
+        Job {
+            character: &c,
+            prompt: "jump",
+            spec: &spec,
+        },
+        &quiet,
+    );
+    assert!(ok.is_ok());
+    let other = load("alienBlue_front");
+    let err = RigEngine::with_rig(edited)
+        .generate(
+            Job {
+                character: &other,
+                prompt: "jump",
+                spec: &spec,
+            },
+            &quiet,
+        )
+        .unwrap_err();
+    assert!(err.message.contains("rig was made for"), "{err}");
+}
+
+#[test]
+fn engine_reports_the_plan_and_rejects_unknown_actions() {
+    let engine = RigEngine::new();
+    assert_eq!(engine.name(), "rig");
+    let v = engine.understand("走两步然后挥手").unwrap();
+    assert_eq!(v["steps"][0]["action"], "walk");
+    assert_eq!(v["steps"][1]["action"], "wave");
+    let c = load("ladybug");
+    let spec = ClipSpec {
+        frames: 4,
+        fps: 12,
+        seed: 0,
+        looping: false,
+    };
+    let e = engine
+        .generate(
+            Job {
+                character: &c,
+                prompt: "moonwalk backwards",
+                spec: &spec,
+            },
+            &quiet,
+        )
+        .unwrap_err();
+    assert!(e.message.contains("not a supported action"), "{e}");
+}
+
+/// Writes contact strips to target/rig-strips for eyeballing: `cargo test -p kinema-rig -- --ignored strips`.
+#[test]
+#[ignore]
+fn strips() {
+    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/rig-strips");
+    std::fs::create_dir_all(&out).unwrap();
+    let engine = RigEngine::new();
+    for name in SAMPLES {
+        let c = load(name);
+        let rig = auto_rig(&c).unwrap();
+        let overlay = kinema_rig::draw_overlay(&c, &rig);
+        common::write_strip(
+            &out.join(format!("{name}_overlay.png")),
+            &[common::upscale(&overlay, 4)],
+        );
+        for a in actions() {
+            let spec = ClipSpec {
+                frames: 8,
+                fps: 8,
+                seed: 1,
+                looping: false,
+            };
+            let clip = engine
+                .generate(
+                    Job {
+                        character: &c,
+                        prompt: a.name,
+                        spec: &spec,
+                    },
+                    &quiet,
+                )
+                .unwrap()
+                .clip;
+            if a.name == "walk" {
+                common::write_strip(
+                    &out.join(format!("{name}_zoom.png")),
+                    &[common::upscale(&clip.frames[2], 4)],
+                );
+            }
+            let big: Vec<_> = clip
+                .frames
+                .iter()
+                .step_by(2)
+                .map(|f| common::upscale(f, 2))
+                .collect();
+            common::write_strip(&out.join(format!("{name}_{}.png", a.name)), &big);
+        }
+    }
+}

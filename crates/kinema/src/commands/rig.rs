@@ -1,0 +1,36 @@
+use kinema_core::{Clip, Placement, Result};
+use kinema_media::{EncodeOptions, OutputFormat, OutputTarget};
+
+use crate::cli::RigArgs;
+
+pub fn run(args: RigArgs) -> Result<()> {
+    let character = super::load_character(&args.image, &args.mask)?;
+    let rig = kinema_rig::auto_rig(&character)?;
+    let mut targets = vec![];
+    if let Some(path) = &args.overlay {
+        targets.push(OutputTarget {
+            path: path.clone(),
+            format: OutputFormat::Apng,
+        });
+    }
+    kinema_media::check_targets(&targets, args.force)?;
+    kinema_media::write_text(&args.out, &rig.to_json(), args.force)?;
+    if let Some(target) = targets.first() {
+        let overlay = kinema_rig::draw_overlay(&character, &rig);
+        let still = Clip {
+            frames: vec![overlay],
+            fps: 1,
+            looping: false,
+            pixel_art: character.pixel_art,
+            placement: Placement::default(),
+        };
+        let opts = EncodeOptions {
+            scale: Some(1),
+            force: args.force,
+            ..EncodeOptions::default()
+        };
+        kinema_media::write_clip(&still, target, &opts)?;
+    }
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
