@@ -319,10 +319,9 @@ fn edt_1d(f: &[f32], d: &mut [f32], v: &mut Vec<usize>, z: &mut Vec<f64>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn disc(size: usize, r: f32) -> Mask {
+impl Mask {
+    /// A centred disc of radius `r` on a `size`×`size` grid: the shape many tests start from.
+    pub(crate) fn disc(size: usize, r: f32) -> Mask {
         let mut m = Mask::new(size, size);
         let c = size as f32 / 2.0;
         for y in 0..size {
@@ -332,6 +331,15 @@ mod tests {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disc(size: usize, r: f32) -> Mask {
+        Mask::disc(size, r)
     }
 
     #[test]

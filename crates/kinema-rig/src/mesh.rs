@@ -102,7 +102,10 @@ pub fn triangle_area(positions: &[[f32; 2]], t: [u32; 3]) -> f32 {
 pub fn count_flipped_triangles(triangles: &[[u32; 3]], deformed: &[[f32; 2]]) -> usize {
     triangles
         .iter()
-        .filter(|&&t| triangle_area(deformed, t).is_nan() || triangle_area(deformed, t) <= 1e-6)
+        .filter(|&&t| {
+            let area = triangle_area(deformed, t);
+            area.is_nan() || area <= 1e-6
+        })
         .count()
 }
 
@@ -111,15 +114,7 @@ mod tests {
     use super::*;
 
     fn disc_mask(size: usize, r: f32) -> Mask {
-        let mut m = Mask::new(size, size);
-        let c = size as f32 / 2.0;
-        for y in 0..size {
-            for x in 0..size {
-                let (dx, dy) = (x as f32 + 0.5 - c, y as f32 + 0.5 - c);
-                m.set(x, y, dx * dx + dy * dy <= r * r);
-            }
-        }
-        m
+        Mask::disc(size, r)
     }
 
     #[test]
