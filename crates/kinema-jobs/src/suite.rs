@@ -62,7 +62,22 @@ fn parse_suite(path: &Path) -> Result<SuiteFile> {
         )
     })?;
     let suite: SuiteFile = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        // toml spans an unknown top-level key over the whole table; find the key's own line.
+        let unknown = e
+            .message()
+            .split('`')
+            .nth(1)
+            .filter(|_| e.message().starts_with("unknown field"));
+        let key_line = unknown.and_then(|k| {
+            text.lines().position(|l| {
+                l.trim_start()
+                    .strip_prefix(k)
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            })
+        });
+        let line = key_line
+            .map(|i| i + 1)
+            .or_else(|| e.span().map(|s| text[..s.start].lines().count().max(1)));
         let at = line.map(|l| format!(":{l}")).unwrap_or_default();
         Error::invalid(
             format!("{}{at}: {}", path.display(), e.message()),

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use kinema_core::Result;
 
-use super::atomic::write_atomic;
 use super::manifest::Manifest;
 use super::plan::{JobWhat, PlannedJob};
 use super::summary::{JobResult, JobStatus};
@@ -23,7 +22,7 @@ pub fn write_contact_sheet(
     results: &[JobResult],
 ) -> Result<PathBuf> {
     let path = manifest.out_dir.join(CONTACT_SHEET);
-    write_atomic(&path, render(manifest, jobs, results).as_bytes())?;
+    kinema_media::write_text(&path, &render(manifest, jobs, results), true)?;
     Ok(path)
 }
 

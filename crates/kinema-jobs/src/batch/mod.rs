@@ -5,7 +5,6 @@
 //! in `out_dir/.kinema-batch.json` lets a re-run skip what is up to date, and
 //! `out_dir/index.html` shows every result with an animated preview.
 
-mod atomic;
 mod contact;
 mod diagnostics;
 mod execute;

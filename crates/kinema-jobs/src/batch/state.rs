@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use kinema_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_atomic;
-
 pub const STATE_FILE: &str = ".kinema-batch.json";
 const STATE_VERSION: u32 = 1;
 
@@ -68,7 +66,7 @@ impl BatchState {
         };
         let text = serde_json::to_string_pretty(&state)
             .map_err(|e| Error::internal("cannot serialise the batch state").with_source(e))?;
-        write_atomic(&Self::path(out_dir), text.as_bytes())
+        kinema_media::write_text(&Self::path(out_dir), &text, true)
     }
 
     /// True when the job last succeeded with this fingerprint and its files are all there.
