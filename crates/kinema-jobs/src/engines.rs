@@ -1,19 +1,99 @@
-//! The engines a front end may name, so `--engine`, suites and the service agree.
+//! The engines a front end may name, so `--engine`, suites, batches and the service agree.
+
+use std::path::PathBuf;
 
 use kinema_core::{Engine, Error, Result};
 
 /// Engine names accepted by `--engine`, in the order they are listed to users.
 pub const ENGINE_NAMES: &[&str] = &["rig"];
 
-/// The engine called `name`, or an error that lists the available ones.
-pub fn engine_by_name(name: &str) -> Result<Box<dyn Engine>> {
+/// Settings a front end may pass to an engine. Each engine reads the ones it understands
+/// and refuses, by name, the ones that make no sense for it, so a user who sets
+/// `--steps` for the rig engine learns that it has no effect instead of wondering.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EngineOptions {
+    /// rig: a skeleton edited from `kinema rig` output, used instead of the automatic one.
+    pub rig: Option<PathBuf>,
+    /// Diffusion engines: a model folder or a Hugging Face repo id.
+    pub model: Option<String>,
+    /// Diffusion engines: denoising steps.
+    pub steps: Option<u32>,
+    /// Diffusion engines: classifier-free guidance scale.
+    pub guidance: Option<f32>,
+    /// Diffusion engines: flow-matching shift.
+    pub shift: Option<f32>,
+    /// Diffusion engines: what the clip must not show.
+    pub negative_prompt: Option<String>,
+    /// Diffusion engines: `cpu`, `cuda` or `cuda:N`.
+    pub device: Option<String>,
+    /// Diffusion engines: `f32`, `bf16` or `f16`.
+    pub dtype: Option<String>,
+}
+
+impl EngineOptions {
+    /// Names of the diffusion-only settings that are set, for engines that have none.
+    fn diffusion_settings_given(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        let flags: [(&'static str, bool); 7] = [
+            ("--model", self.model.is_some()),
+            ("--steps", self.steps.is_some()),
+            ("--guidance", self.guidance.is_some()),
+            ("--shift", self.shift.is_some()),
+            ("--negative-prompt", self.negative_prompt.is_some()),
+            ("--device", self.device.is_some()),
+            ("--dtype", self.dtype.is_some()),
+        ];
+        for (flag, set) in flags {
+            if set {
+                given.push(flag);
+            }
+        }
+        given
+    }
+}
+
+/// The engine called `name`, configured by `options`, or an error that lists the
+/// available engines or names the setting that does not apply.
+pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>> {
     match name {
-        "rig" => Ok(Box::new(kinema_rig::RigEngine::new())),
+        "rig" => {
+            let given = options.diffusion_settings_given();
+            if !given.is_empty() {
+                return Err(Error::invalid(
+                    format!(
+                        "{} only appl{} to diffusion engines, not to `rig`",
+                        given.join(", "),
+                        if given.len() == 1 { "ies" } else { "y" }
+                    ),
+                    "drop those settings, or choose a diffusion engine with --engine",
+                ));
+            }
+            Ok(Box::new(match &options.rig {
+                Some(path) => {
+                    kinema_rig::RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?)
+                }
+                None => kinema_rig::RigEngine::new(),
+            }))
+        }
         other => Err(Error::invalid(
             format!("unknown engine `{other}`"),
             format!("available engines: {}", ENGINE_NAMES.join(", ")),
         )),
     }
+}
+
+/// The engine called `name` with default settings.
+pub fn engine_by_name(name: &str) -> Result<Box<dyn Engine>> {
+    build_engine(name, &EngineOptions::default())
+}
+
+fn read_rig(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(
+            format!("cannot read the rig file {}: {e}", path.display()),
+            "write one with `kinema rig --image IMAGE --out rig.json`",
+        )
+    })
 }
 
 #[cfg(test)]
@@ -27,5 +107,27 @@ mod tests {
         }
         let err = engine_by_name("sora").err().unwrap();
         assert!(err.to_string().contains("available engines: rig"), "{err}");
+    }
+
+    #[test]
+    fn rig_refuses_diffusion_settings_by_name() {
+        let options = EngineOptions {
+            steps: Some(20),
+            guidance: Some(5.0),
+            ..Default::default()
+        };
+        let err = build_engine("rig", &options).err().unwrap();
+        let text = err.to_string();
+        assert!(text.contains("--steps, --guidance only apply"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_rig_file_says_how_to_make_one() {
+        let options = EngineOptions {
+            rig: Some(PathBuf::from("/nonexistent/hero.rig.json")),
+            ..Default::default()
+        };
+        let err = build_engine("rig", &options).err().unwrap();
+        assert!(format!("{err:?}").contains("kinema rig --image"), "{err:?}");
     }
 }

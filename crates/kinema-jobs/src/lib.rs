@@ -10,6 +10,6 @@ mod engines;
 mod request;
 mod suite;
 
-pub use engines::{engine_by_name, ENGINE_NAMES};
+pub use engines::{build_engine, engine_by_name, EngineOptions, ENGINE_NAMES};
 pub use request::{run, RenderedAction, Request, RequestReport, SheetRequest, Timings, What};
 pub use suite::{run_suite, SuiteOutcome};

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use kinema_core::{Character, Clip, ClipSpec, Engine, Error, Job, Limits, Progress, Result};
 use kinema_media::{EncodeOptions, OutputFormat, OutputTarget, Written};
-use kinema_rig::RigEngine;
 use serde::Serialize;
+
+use crate::engines::{build_engine, EngineOptions};
 
 /// What the character should do.
 #[derive(Clone, Debug)]
@@ -22,8 +23,9 @@ pub enum What {
 pub struct Request {
     pub image: PathBuf,
     pub mask: Option<PathBuf>,
-    /// A rig edited from `kinema rig` output, used instead of the automatic one.
-    pub rig: Option<PathBuf>,
+    /// Which engine renders the request (one of [`crate::ENGINE_NAMES`]).
+    pub engine: String,
+    pub engine_options: EngineOptions,
     pub what: What,
     pub spec: ClipSpec,
     /// Clip outputs; for action sets, each is expanded per action (`hero.mp4` → `hero-walk.mp4`).
@@ -166,10 +168,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let start = Instant::now();
     req.spec.validate(&Limits::default())?;
     let units = units(&req.what, &req.spec)?;
-    let engine = match &req.rig {
-        Some(path) => RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?),
-        None => RigEngine::new(),
-    };
+    let engine = build_engine(&req.engine, &req.engine_options)?;
     let understood = units
         .iter()
         .map(|u| engine.understand(&u.prompt))
@@ -215,7 +214,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let load_ms = ms(t);
 
     let t = Instant::now();
-    let clips = render_units(&engine, &character, &units, &req.spec, progress)?;
+    let clips = render_units(engine.as_ref(), &character, &units, &req.spec, progress)?;
     let render_ms = ms(t);
 
     let t = Instant::now();
@@ -273,7 +272,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
 }
 
 fn render_units(
-    engine: &RigEngine,
+    engine: &dyn Engine,
     character: &Character,
     units: &[Unit],
     spec: &ClipSpec,
@@ -305,15 +304,6 @@ fn render_units(
             Ok(engine.generate(job, &report)?.clip)
         })
         .collect()
-}
-
-fn read_rig(path: &std::path::Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        Error::invalid(
-            format!("cannot read the rig file {}: {e}", path.display()),
-            "write one with `kinema rig --image IMAGE --out rig.json`",
-        )
-    })
 }
 
 #[cfg(test)]

@@ -68,7 +68,11 @@ pub fn to_request(
     Ok(Request {
         image: character.image.clone(),
         mask: character.mask.clone(),
-        rig: character.rig.clone(),
+        engine: "rig".into(),
+        engine_options: crate::EngineOptions {
+            rig: character.rig.clone(),
+            ..Default::default()
+        },
         what: match &job.what {
             JobWhat::Actions(list) => What::Actions(list.clone()),
             JobWhat::Prompt { text, .. } => What::Prompt(text.clone()),

@@ -45,7 +45,11 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let request = Request {
         image: args.image,
         mask: args.mask,
-        rig: args.rig,
+        engine: args.engine.clone(),
+        engine_options: kinema_jobs::EngineOptions {
+            rig: args.rig,
+            ..Default::default()
+        },
         what,
         spec: ClipSpec {
             frames,
