@@ -66,7 +66,7 @@ pub fn write_html_report(dir: &Path, entries: &[ReportEntry]) -> Result<()> {
         body.push_str("</div></section>\n");
     }
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kinema evaluation</title>\n<style>{STYLE}</style></head>\n<body><h1>Kinema evaluation</h1><p>{} clips. Metrics are defined in docs/METRICS.md; raw numbers in <a href=\"report.json\">report.json</a>.</p>\n{body}</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kinema evaluation</title>\n<style>{STYLE}</style></head>\n<body data-images=\"pending\"><h1>Kinema evaluation</h1><p>{} clips. Metrics are defined in docs/METRICS.md; raw numbers in <a href=\"report.json\">report.json</a>.</p>\n{body}<script>{SCRIPT}</script></body></html>\n",
         entries.len()
     );
     write(dir, "index.html", html.as_bytes())?;
@@ -82,6 +82,19 @@ section{margin-bottom:2em}.row{display:flex;flex-wrap:wrap;gap:1em;align-items:f
 repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px;min-height:64px}\
 table{border-collapse:collapse;font-size:12px;margin:.5em 0}td{border-top:1px solid #eee;padding:2px 6px;vertical-align:top}\
 td.v{font-family:monospace;white-space:nowrap}td.m{color:#666}img.plot{display:block;max-width:100%}";
+
+/// Records in `body[data-images]` how many previews and plots decoded ("12/12"), so a
+/// headless browser test (and a curious reader) can tell a broken report from a good one.
+const SCRIPT: &str = "(function(){\
+var imgs=Array.prototype.slice.call(document.querySelectorAll('img'));\
+var total=imgs.length,settled=0,loaded=0;\
+function finish(){document.body.setAttribute('data-images',loaded+'/'+total);}\
+function settle(img,ok){if(img.getAttribute('data-settled'))return;\
+img.setAttribute('data-settled',ok?'loaded':'error');settled++;if(ok)loaded++;if(settled===total)finish();}\
+if(total===0)finish();\
+imgs.forEach(function(img){if(img.complete){settle(img,img.naturalWidth>0);return;}\
+img.addEventListener('load',function(){settle(img,img.naturalWidth>0);});\
+img.addEventListener('error',function(){settle(img,false);});});})();";
 
 fn card(entry: &ReportEntry, identity_svg: &str, motion_svg: &str) -> String {
     let mut rows = String::new();

@@ -104,7 +104,7 @@ pub(crate) fn conv3d_f32(
             // Which output frames read this input frame, and through which tap.
             let padded_t = ti + g.pad[0].0;
             let taps: Vec<(usize, usize)> = (0..kt)
-                .filter(|&k| padded_t >= k && (padded_t - k) % g.stride[0] == 0)
+                .filter(|&k| padded_t >= k && (padded_t - k).is_multiple_of(g.stride[0]))
                 .map(|k| (k, (padded_t - k) / g.stride[0]))
                 .filter(|&(_, t_out)| t_out < to)
                 .collect();

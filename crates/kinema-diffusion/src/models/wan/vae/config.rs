@@ -154,8 +154,8 @@ impl WanVaeConfig {
         let p2 = self.patch() * self.patch();
         if self.in_channels == 0
             || self.out_channels == 0
-            || self.in_channels % p2 != 0
-            || self.out_channels % p2 != 0
+            || !self.in_channels.is_multiple_of(p2)
+            || !self.out_channels.is_multiple_of(p2)
         {
             return bad(format!(
                 "in_channels {} / out_channels {} must be positive multiples of patch_size² = {p2} (they count patched channels)",

@@ -12,8 +12,9 @@ use super::resample::{AvgDown3d, Resample, ResampleMode};
 use crate::nn::{CandleContext, CausalConv3d, ChannelRmsNorm};
 
 enum FlatLayer {
-    Res(ResidualBlock),
-    Resample(Resample),
+    // Both boxed: the layers are hundreds of bytes each and differ widely in size.
+    Res(Box<ResidualBlock>),
+    Resample(Box<Resample>),
 }
 
 /// Wan2.2: `down_blocks.{i}.resnets.{j}`, `down_blocks.{i}.downsampler`, shortcut without weights.
@@ -104,7 +105,9 @@ impl Encoder {
                 let (mut in_dim, out_dim) = (dims[i], dims[i + 1]);
                 for _ in 0..cfg.num_res_blocks {
                     let lvb = down_vb.pp(layers.len().to_string());
-                    layers.push(FlatLayer::Res(ResidualBlock::load(&lvb, in_dim, out_dim)?));
+                    layers.push(FlatLayer::Res(Box::new(ResidualBlock::load(
+                        &lvb, in_dim, out_dim,
+                    )?)));
                     in_dim = out_dim;
                 }
                 if i != last {
@@ -114,9 +117,9 @@ impl Encoder {
                         ResampleMode::Downsample2d
                     };
                     let lvb = down_vb.pp(layers.len().to_string());
-                    layers.push(FlatLayer::Resample(Resample::load(
+                    layers.push(FlatLayer::Resample(Box::new(Resample::load(
                         &lvb, out_dim, mode, out_dim,
-                    )?));
+                    )?)));
                 }
             }
             DownBlocks::Flat(layers)

@@ -176,7 +176,7 @@ impl AvgDown3d {
         factor_s: usize,
     ) -> Result<Self> {
         let factor = factor_t * factor_s * factor_s;
-        if out_channels == 0 || in_channels * factor % out_channels != 0 {
+        if out_channels == 0 || !(in_channels * factor).is_multiple_of(out_channels) {
             return Err(Error::model(format!(
                 "AvgDown3D: {in_channels} channels × {factor} cannot be grouped into {out_channels}"
             )));
@@ -228,7 +228,7 @@ impl DupUp3d {
         factor_s: usize,
     ) -> Result<Self> {
         let factor = factor_t * factor_s * factor_s;
-        if in_channels == 0 || out_channels * factor % in_channels != 0 {
+        if in_channels == 0 || !(out_channels * factor).is_multiple_of(in_channels) {
             return Err(Error::model(format!(
                 "DupUp3D: {out_channels} channels × {factor} is not a multiple of {in_channels}"
             )));
