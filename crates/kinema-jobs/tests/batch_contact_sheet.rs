@@ -6,19 +6,9 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{require_chromium, run_browser, screenshot};
+use common::{require_chromium, run_browser, sample, screenshot};
 
 use kinema_jobs::batch::{run_batch, BatchOptions, Manifest};
-
-fn sample(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples/characters")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 #[test]
 fn contact_sheet_previews_all_load_in_chromium() {

@@ -6,18 +6,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{require_chromium, run_browser, screenshot};
+use common::{require_chromium, run_browser, sample, screenshot};
 use kinema_jobs::run_suite;
-
-fn sample(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples/characters")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 #[test]
 fn eval_report_previews_and_plots_all_load_in_chromium() {

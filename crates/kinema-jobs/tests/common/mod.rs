@@ -5,6 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A shipped sample character, as a path string for TOML files.
+pub fn sample(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples/characters")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 /// Debian's `chromium` (or another Chromium on PATH). Without one, the test says so loudly
 /// and passes on a developer machine, but fails when `CI` is set.
 pub fn require_chromium(test: &str) -> Option<PathBuf> {
