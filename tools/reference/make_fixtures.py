@@ -418,11 +418,152 @@ def make_transformer_cases(out_dir):
          torch.tensor([10.0]), torch.randn(1, 16, 32, generator=g), torch.randn(1, 5, 4, generator=g))
 
 
+# ---------------------------------------------------------------------------------------------
+# Pipeline: wan_pipeline (WanImageToVideoPipeline, prompt embeddings fed directly)
+# ---------------------------------------------------------------------------------------------
+
+def _perturbed(module, seed, scale=0.1):
+    """Random init leaves norms at 1 and some tables at 0; nudge every parameter (seeded) so
+    each path carries signal."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * scale)
+    return module.eval()
+
+
+def _manual_i2v(vae, transformer, scheduler, image, prompt_embeds, negative_embeds, latents,
+                steps, guidance, expand_timesteps, image_embeds=None):
+    """The same sampling as WanImageToVideoPipeline, written out by hand: the fixture is only
+    written if this and the pipeline agree."""
+    import copy
+
+    sched = copy.deepcopy(scheduler)
+    z = vae.config.z_dim
+    mean = torch.tensor(vae.config.latents_mean).view(1, z, 1, 1, 1)
+    std = torch.tensor(vae.config.latents_std).view(1, z, 1, 1, 1)
+    first = (image * 2 - 1).unsqueeze(2)
+    frames = (latents.shape[2] - 1) * 4 + 1
+    if expand_timesteps:
+        video = first
+    else:
+        video = torch.cat([first, torch.zeros(1, 3, frames - 1, *first.shape[3:])], dim=2)
+    cond = (vae.encode(video).latent_dist.mode() - mean) / std
+    keep = torch.ones_like(latents[:, :1])
+    keep[:, :, 0] = 0  # 0 where the image's latent frame is kept
+    sched.set_timesteps(steps)
+    x = latents
+    for t in sched.timesteps:
+        if expand_timesteps:
+            inp = cond * (1 - keep) + x * keep
+            ts = (keep[0, 0, :, ::2, ::2] * t).flatten()[None]
+        else:
+            i2v_mask = torch.zeros(1, 4, *latents.shape[2:])
+            i2v_mask[:, :, 0] = 1
+            inp = torch.cat([x, i2v_mask, cond], dim=1)
+            ts = t.expand(1)
+
+        def model(text):
+            return transformer(hidden_states=inp, timestep=ts, encoder_hidden_states=text,
+                               encoder_hidden_states_image=image_embeds, return_dict=False)[0]
+
+        c = model(prompt_embeds)
+        pred = c if guidance <= 1 else model(negative_embeds) + guidance * (c - model(negative_embeds))
+        x = sched.step(pred, t, x, return_dict=False)[0]
+    if expand_timesteps:
+        x = cond * (1 - keep) + x * keep
+    video = vae.decode(x * std + mean).sample
+    return (video / 2 + 0.5).clamp(0, 1).permute(0, 2, 1, 3, 4)
+
+
+def make_pipeline_cases(out_dir):
+    from diffusers import (AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline,
+                           WanTransformer3DModel)
+
+    # (name, vae kwargs, transformer kwargs, expand_timesteps, image_dim tokens, H, W, frames,
+    #  steps, guidance, flow_shift). VAE/transformer configs are those of diffusers' fast tests
+    # (tests/pipelines/wan/test_wan_22_image_to_video.py: the TI2V-5B class; the Wan2.1 I2V
+    # one from test_wan_image_to_video.py), with non-trivial latents_mean/std.
+    g = torch.Generator().manual_seed(77)
+    ti2v_vae = dict(base_dim=3, z_dim=48, in_channels=12, out_channels=12, is_residual=True,
+                    patch_size=2, latents_mean=(torch.randn(48, generator=g) * 0.3).tolist(),
+                    latents_std=(torch.rand(48, generator=g) + 0.5).tolist(),
+                    dim_mult=[1, 1, 1, 1], num_res_blocks=1, scale_factor_spatial=16,
+                    scale_factor_temporal=4, temperal_downsample=[False, True, True])
+    ti2v_dit = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                    in_channels=48, out_channels=48, text_dim=32, freq_dim=256, ffn_dim=32,
+                    num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+                    rope_max_seq_len=32)
+    i2v_vae = dict(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                   temperal_downsample=[False, True, True],
+                   latents_mean=(torch.randn(16, generator=g) * 0.3).tolist(),
+                   latents_std=(torch.rand(16, generator=g) + 0.5).tolist())
+    i2v_dit = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                   in_channels=36, out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32,
+                   num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+                   rope_max_seq_len=32, image_dim=4)
+    cases = [
+        ("wan_pipeline_ti2v_tiny", ti2v_vae, ti2v_dit, True, None, 32, 32, 9, 2, 6.0, 3.0),
+        ("wan_pipeline_ti2v_wide", ti2v_vae, ti2v_dit, True, None, 32, 64, 9, 4, 5.0, 5.0),
+        ("wan_pipeline_ti2v_noguide", ti2v_vae, ti2v_dit, True, None, 64, 32, 5, 3, 1.0, 5.0),
+        ("wan_pipeline_i2v_tiny", i2v_vae, i2v_dit, False, 5, 32, 48, 9, 3, 5.0, 3.0),
+    ]
+    for seed, (name, vae_cfg, dit_cfg, expand, image_tokens, h, w, frames, steps, guidance,
+               shift) in enumerate(cases, start=500):
+        torch.manual_seed(seed)
+        vae = _perturbed(AutoencoderKLWan(**vae_cfg), seed, 0.05)
+        transformer = _perturbed(WanTransformer3DModel(**dit_cfg), seed + 1)
+        scheduler = UniPCMultistepScheduler(**dict(WAN_UNIPC, flow_shift=shift))
+        pipe = WanImageToVideoPipeline(tokenizer=None, text_encoder=None, vae=vae,
+                                       scheduler=scheduler, transformer=transformer,
+                                       transformer_2=None, image_encoder=None,
+                                       image_processor=None, boundary_ratio=None,
+                                       expand_timesteps=expand)
+        pipe.set_progress_bar_config(disable=True)
+        gen = torch.Generator().manual_seed(seed)
+        image = torch.rand(1, 3, h, w, generator=gen)
+        prompt_embeds = torch.randn(1, 16, 32, generator=gen)
+        prompt_embeds[:, 9:] = 0  # padded positions are zero, as the text encoder path leaves them
+        negative = torch.randn(1, 16, 32, generator=gen)
+        negative[:, 12:] = 0
+        z = vae.config.z_dim
+        latents = torch.randn(1, z, (frames - 1) // 4 + 1, h // vae.config.scale_factor_spatial,
+                              w // vae.config.scale_factor_spatial, generator=gen)
+        image_embeds = None if image_tokens is None else torch.randn(1, image_tokens, 4, generator=gen)
+        if image_embeds is not None:
+            # diffusers refuses `image` together with `image_embeds`, but I2V needs both (the
+            # image is also VAE-encoded); stand in for the CLIP encoder with the fixed tokens.
+            pipe.encode_image = lambda _image, _device: image_embeds
+        with torch.no_grad():
+            video = pipe(image=image, prompt_embeds=prompt_embeds,
+                         negative_prompt_embeds=negative if guidance > 1 else None,
+                         height=h, width=w, num_frames=frames,
+                         num_inference_steps=steps, guidance_scale=guidance,
+                         latents=latents.clone(), output_type="pt").frames
+            manual = _manual_i2v(vae, transformer, scheduler, image, prompt_embeds, negative,
+                                 latents.clone(), steps, guidance, expand, image_embeds)
+        # Not bit-equal: the pipeline normalises with `* (1 / std)` and `/ (1 / std)`, the
+        # hand-written loop with `/ std` and `* std`; that rounding stays far below atol.
+        diff = (video - manual).abs().max().item()
+        if video.shape != (1, frames, 3, h, w) or diff > 2e-5:
+            raise RuntimeError(f"{name}: pipeline and hand-written loop disagree "
+                               f"(shape {tuple(video.shape)}, max diff {diff})")
+        tensors = {"in.image": image, "in.prompt_embeds": prompt_embeds,
+                   "in.negative_prompt_embeds": negative, "in.latents": latents,
+                   "out.video": video}
+        if image_embeds is not None:
+            tensors["in.image_embeds"] = image_embeds
+        params = {"height": h, "width": w, "num_frames": frames, "num_inference_steps": steps,
+                  "guidance_scale": guidance, "expand_timesteps": expand}
+        write_case(out_dir, name, "wan_pipeline", 1e-4, 1e-4, params, {".": pipe}, tensors)
+
+
 FAMILIES = {
     "schedulers": make_scheduler_cases,
     "vae": make_vae_cases,
     "umt5": make_umt5_cases,
     "transformer": make_transformer_cases,
+    "pipeline": make_pipeline_cases,
 }
 
 

@@ -4,8 +4,10 @@
 //! so that each piece can be checked against its diffusers counterpart by the data-driven
 //! parity suite in [`parity`].
 
+pub mod engine;
 pub mod models;
 pub mod nn;
 pub mod parity;
+pub mod pipelines;
 pub mod schedulers;
 pub mod weights;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use kinema_core::{Engine, Error, Result};
 
 /// Engine names accepted by `--engine`, in the order they are listed to users.
-pub const ENGINE_NAMES: &[&str] = &["rig"];
+pub const ENGINE_NAMES: &[&str] = &["rig", "wan"];
 
 /// Settings a front end may pass to an engine. Each engine reads the ones it understands
 /// and refuses, by name, the ones that make no sense for it, so a user who sets
@@ -75,11 +75,45 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
                 None => kinema_rig::RigEngine::new(),
             }))
         }
+        "wan" => build_wan(options),
         other => Err(Error::invalid(
             format!("unknown engine `{other}`"),
             format!("available engines: {}", ENGINE_NAMES.join(", ")),
         )),
     }
+}
+
+/// The `wan` engine from a model folder or a pulled Hugging Face repo (the default is
+/// [`kinema_models::DEFAULT_MODEL`]), and the diffusion settings. Resolution never touches
+/// the network: a model that is not there yet is an error naming the pull command.
+fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
+    use kinema_diffusion::engine::{parse_dtype, DeviceChoice, WanEngine, WanSettings};
+
+    if options.rig.is_some() {
+        return Err(Error::invalid(
+            "--rig only applies to the `rig` engine, not to `wan`",
+            "drop --rig, or use --engine rig",
+        ));
+    }
+    let defaults = WanSettings::default();
+    let settings = WanSettings {
+        steps: options.steps.map_or(defaults.steps, |s| s as usize),
+        guidance: options.guidance.map_or(defaults.guidance, f64::from),
+        shift: options.shift.map(f64::from),
+        negative_prompt: options.negative_prompt.clone(),
+        device: match &options.device {
+            Some(d) => DeviceChoice::parse(d)?,
+            None => defaults.device,
+        },
+        dtype: options.dtype.as_deref().map(parse_dtype).transpose()?,
+        ..defaults
+    };
+    let model = options
+        .model
+        .as_deref()
+        .unwrap_or(kinema_models::DEFAULT_MODEL);
+    let dir = kinema_models::resolve(model, None)?.dir;
+    Ok(Box::new(WanEngine::load(&dir, settings)?))
 }
 
 /// The engine called `name` with default settings.
@@ -102,11 +136,61 @@ mod tests {
 
     #[test]
     fn every_listed_engine_exists_and_names_itself() {
+        let tiny_wan = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../kinema-diffusion/tests/models/wan-tiny-ti2v")
+            .display()
+            .to_string();
         for name in ENGINE_NAMES {
-            assert_eq!(engine_by_name(name).unwrap().name(), *name);
+            let options = match *name {
+                "wan" => EngineOptions {
+                    model: Some(tiny_wan.clone()),
+                    ..Default::default()
+                },
+                _ => EngineOptions::default(),
+            };
+            assert_eq!(build_engine(name, &options).unwrap().name(), *name);
         }
         let err = engine_by_name("sora").err().unwrap();
-        assert!(err.to_string().contains("available engines: rig"), "{err}");
+        assert!(
+            err.to_string().contains("available engines: rig, wan"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wan_needs_a_pulled_model_and_refuses_rig() {
+        // An empty Hugging Face cache: the default model is not there, and the error says
+        // exactly how to get it. (The only test in this binary that reads HF_* variables.)
+        let cache = tempfile::tempdir().unwrap();
+        std::env::set_var("HF_HOME", cache.path());
+        std::env::set_var("HF_HUB_OFFLINE", "1");
+        let err = engine_by_name("wan").err().unwrap();
+        let hint = err.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains("kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers"),
+            "{err:?}"
+        );
+        let options = EngineOptions {
+            model: Some("./no/such/folder".into()),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &options).err().unwrap();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message.contains("does not exist"), "{err:?}");
+        let options = EngineOptions {
+            model: Some(".".into()),
+            rig: Some(PathBuf::from("hero.rig.json")),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &options).err().unwrap();
+        assert!(err.message.contains("--rig only applies"), "{err}");
+        let options = EngineOptions {
+            model: Some(".".into()),
+            device: Some("tpu".into()),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &options).err().unwrap();
+        assert!(err.message.contains("unknown device `tpu`"), "{err}");
     }
 
     #[test]

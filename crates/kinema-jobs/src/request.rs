@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kinema_core::{Character, Clip, ClipSpec, Engine, Error, Job, Limits, Progress, Result};
+use kinema_core::{
+    Character, Clip, ClipSpec, Engine, Error, Generation, Job, Limits, Progress, Result,
+};
 use kinema_media::{EncodeOptions, OutputFormat, OutputTarget, Written};
 use serde::Serialize;
 
@@ -169,10 +171,10 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     req.spec.validate(&Limits::default())?;
     let units = units(&req.what, &req.spec)?;
     let engine = build_engine(&req.engine, &req.engine_options)?;
-    let understood = units
-        .iter()
-        .map(|u| engine.understand(&u.prompt))
-        .collect::<Result<Vec<_>>>()?;
+    // Refuse a prompt the engine cannot follow before loading or rendering anything.
+    for u in &units {
+        engine.understand(&u.prompt)?;
+    }
     let action_set = matches!(req.what, What::Actions(_));
 
     let bases = req
@@ -214,7 +216,13 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let load_ms = ms(t);
 
     let t = Instant::now();
-    let clips = render_units(engine.as_ref(), &character, &units, &req.spec, progress)?;
+    // The engines' own account of each render (for `wan`: timings, memory, key colour)
+    // replaces the up-front `understand` one in the report.
+    let (clips, understood): (Vec<Clip>, Vec<serde_json::Value>) =
+        render_units(engine.as_ref(), &character, &units, &req.spec, progress)?
+            .into_iter()
+            .map(|g| (g.clip, g.understood))
+            .unzip();
     let render_ms = ms(t);
 
     let t = Instant::now();
@@ -277,7 +285,7 @@ fn render_units(
     units: &[Unit],
     spec: &ClipSpec,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Vec<Clip>> {
+) -> Result<Vec<Generation>> {
     let total = units.len() as u64 * spec.frames as u64;
     units
         .iter()
@@ -301,7 +309,7 @@ fn render_units(
                     total,
                 });
             };
-            Ok(engine.generate(job, &report)?.clip)
+            engine.generate(job, &report)
         })
         .collect()
 }

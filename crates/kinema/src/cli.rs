@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Generate a clip of the character doing what the prompt says.
-    Generate(GenerateArgs),
+    Generate(Box<GenerateArgs>),
     /// List the actions the rig engine understands, with English and Chinese words.
     Actions(ActionsArgs),
     /// Auto-rig a character and write the skeleton as editable JSON.
@@ -33,6 +33,10 @@ pub enum Command {
     /// Render every character × action of a TOML manifest, in parallel, skipping what is
     /// up to date; writes a contact sheet (index.html) beside the outputs.
     Batch(BatchArgs),
+    /// Download, list and inspect diffusion models (Hugging Face cache) for `--model`.
+    Models(ModelsArgs),
+    /// Serve the task API (and web page) over HTTP, with a persistent job queue.
+    Serve(ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -70,7 +74,7 @@ pub struct GenerateArgs {
     pub sheet: SheetArgs,
 
     /// Which engine renders the clip.
-    #[arg(long, default_value = "rig", value_parser = ["rig"])]
+    #[arg(long, default_value = "rig", value_parser = ["rig", "wan"])]
     pub engine: String,
 
     /// Number of frames [default: 2 s worth at --fps].
@@ -125,6 +129,35 @@ pub struct GenerateArgs {
     /// Overwrite existing output files.
     #[arg(long)]
     pub force: bool,
+
+    /// wan engine only: the model, a local folder of Wan-AI/Wan2.2-TI2V-5B-Diffusers
+    /// (Hugging Face ids are not downloaded yet).
+    #[arg(long, value_name = "DIR_OR_HUB_ID")]
+    pub model: Option<String>,
+
+    /// wan engine only: denoising steps [default: 50].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub steps: Option<u32>,
+
+    /// wan engine only: classifier-free guidance scale; 1 turns it off [default: 5.0].
+    #[arg(long, value_name = "F")]
+    pub guidance: Option<f32>,
+
+    /// wan engine only: flow-matching shift [default: the model's, 5.0 for TI2V-5B].
+    #[arg(long, value_name = "F")]
+    pub shift: Option<f32>,
+
+    /// wan engine only: what the clip must not show [default: Wan's own negative prompt].
+    #[arg(long, value_name = "TEXT")]
+    pub negative_prompt: Option<String>,
+
+    /// wan engine only: cpu, cuda or cuda:N [default: cpu].
+    #[arg(long, value_name = "cpu|cuda[:N]")]
+    pub device: Option<String>,
+
+    /// wan engine only: weight precision [default: f32 on cpu, bf16 on cuda].
+    #[arg(long, value_name = "f32|bf16|f16", value_parser = ["f32", "bf16", "f16"])]
+    pub dtype: Option<String>,
 }
 
 /// Sprite-sheet options of `generate`.
@@ -304,6 +337,37 @@ fn parse_background(s: &str) -> Result<Background, String> {
     s.parse::<Background>().map_err(|e| e.to_string())
 }
 
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  kinema serve                                  # http://127.0.0.1:8080, data in ./kinema-data
+  kinema serve --addr 0.0.0.0:8080 --token \"$(openssl rand -hex 16)\" --workers 2
+  curl -s localhost:8080/v1/engines
+The API is described at /openapi.json and in docs/SERVER.md.")]
+pub struct ServeArgs {
+    /// Address to listen on; anything but loopback needs --token.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+
+    /// Folder for the task database, uploads and outputs (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "kinema-data")]
+    pub data: PathBuf,
+
+    /// Renders running at once.
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: u32,
+
+    /// Accepted bearer token (16+ characters); repeat for several. Each token sees only
+    /// its own tasks.
+    #[arg(long = "token", value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+
+    /// Unfinished tasks one token may have before submits get 429.
+    #[arg(long, value_name = "N", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub quota: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,4 +396,86 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Models live in the Hugging Face cache (HF_HUB_CACHE, else HF_HOME/hub, else \
+~/.cache/huggingface/hub), shared with Python tools. See docs/MODELS.md.
+
+Examples:
+  kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers
+  kinema models list
+  kinema models info Wan-AI/Wan2.2-TI2V-5B-Diffusers
+  kinema models info ./my-wan-folder --json"
+)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// List cached models: size, complete or partial, diffusers pipeline or not.
+    List(ModelsListArgs),
+    /// Download a model from the hub into the cache; resumes interrupted downloads.
+    Pull(ModelsPullArgs),
+    /// Describe a pipeline folder or cached model: components, parameters, dtypes, config.
+    Info(ModelsInfoArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  kinema models list\n  kinema models list --json")]
+pub struct ModelsListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers
+  kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers --exclude '*.bin'
+  kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers --include 'vae/*' --include '*.json'
+  HF_TOKEN=hf_... kinema models pull org/gated-model --revision v1.1 --json
+Run the same command again after an interruption: finished files are skipped and the
+partial one continues where it stopped.")]
+pub struct ModelsPullArgs {
+    /// The hub repo, org/name.
+    #[arg(value_name = "REPO")]
+    pub repo: String,
+
+    /// Branch, tag or commit.
+    #[arg(long, value_name = "REV", default_value = "main")]
+    pub revision: Option<String>,
+
+    /// Only files matching this glob (`*` crosses folders); repeat for several.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files matching this glob, e.g. '*.bin'; repeat for several.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Print the pull report (files, sizes, what was downloaded or resumed) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  kinema models info Wan-AI/Wan2.2-TI2V-5B-Diffusers
+  kinema models info ./Wan2.2-TI2V-5B-Diffusers --json")]
+pub struct ModelsInfoArgs {
+    /// A diffusers pipeline folder, or a cached hub id (org/name).
+    #[arg(value_name = "DIR_OR_ID")]
+    pub model: String,
+
+    /// For hub ids: branch, tag or commit.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -12,11 +12,13 @@ use clap::Parser;
 fn main() {
     let args = cli::Cli::parse();
     let result = match args.command {
-        cli::Command::Generate(a) => commands::generate::run(a),
+        cli::Command::Generate(a) => commands::generate::run(*a),
         cli::Command::Actions(a) => commands::actions::run(a),
         cli::Command::Rig(a) => commands::rig::run(a),
         cli::Command::Eval(a) => commands::eval::run(a),
         cli::Command::Batch(a) => commands::batch::run(a),
+        cli::Command::Models(a) => commands::models::run(a),
+        cli::Command::Serve(a) => commands::serve::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err}");

@@ -8,6 +8,7 @@
 //! user-supplied case directories (`KINEMA_PARITY_DIRS`), e.g. fixtures made from real
 //! checkpoints that are too big to commit.
 
+mod pipeline;
 mod schedulers;
 mod text_encoder;
 mod transformer;
@@ -304,6 +305,7 @@ pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
         // --- end of VAE components ---
         "umt5_encoder" | "umt5_prompt" => text_encoder::check(case, device)?,
         "wan_transformer" => transformer::check(case, device)?,
+        "wan_pipeline" => pipeline::check(case, device)?,
         other => {
             return Err(Error::model(format!(
                 "parity case {}: unknown component `{other}`",
@@ -333,6 +335,7 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "umt5_encoder",
     "umt5_prompt",
     "wan_transformer",
+    "wan_pipeline",
 ];
 
 #[cfg(test)]

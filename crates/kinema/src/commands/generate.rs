@@ -48,7 +48,13 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         engine: args.engine.clone(),
         engine_options: kinema_jobs::EngineOptions {
             rig: args.rig,
-            ..Default::default()
+            model: args.model,
+            steps: args.steps,
+            guidance: args.guidance,
+            shift: args.shift,
+            negative_prompt: args.negative_prompt,
+            device: args.device,
+            dtype: args.dtype,
         },
         what,
         spec: ClipSpec {

@@ -2,7 +2,9 @@ pub mod actions;
 pub mod batch;
 pub mod eval;
 pub mod generate;
+pub mod models;
 pub mod rig;
+pub mod serve;
 
 use kinema_core::Character;
 use kinema_media::LoadOptions;

@@ -1,0 +1,17 @@
+//! End-to-end pipelines, laid out like diffusers' `pipelines/`: they own the order of
+//! operations between the text encoder, the transformer, the scheduler and the VAE.
+//!
+//! - [`wan_i2v`]: diffusers' `WanImageToVideoPipeline` (Wan2.2 TI2V-5B, and Wan2.1 I2V given
+//!   CLIP image embeddings).
+//! - [`noise`]: the documented seeded Gaussian generator for the initial latents.
+//! - [`model_index`]: what a pipeline folder holds and how it must be run.
+//! - [`image`]: frames ↔ tensors and resampling; [`memory`]: the peak-memory estimate.
+
+pub mod image;
+pub mod memory;
+pub mod model_index;
+pub mod noise;
+pub mod wan_i2v;
+
+pub use model_index::ModelIndex;
+pub use wan_i2v::{I2vRequest, InitialNoise, LoadOptions, WanI2vPipeline};

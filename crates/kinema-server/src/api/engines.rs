@@ -1,0 +1,78 @@
+//! Capabilities: which engines, formats, atlases and limits this server offers, so
+//! clients can build valid requests instead of discovering limits by trial.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// Output formats a request may list in `outputs`.
+pub const FORMATS: &[&str] = &["mp4", "gif", "apng", "webp", "frames", "sheet"];
+
+#[derive(Serialize, ToSchema)]
+pub struct EngineInfo {
+    pub name: String,
+    /// The engine used when a request names none.
+    pub default: bool,
+    pub description: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LimitsInfo {
+    pub max_frames: u32,
+    pub max_fps: u32,
+    pub max_upload_bytes: u64,
+    pub max_pixels: u64,
+    /// Smallest and largest `size` (output square side) accepted.
+    pub sizes: [u32; 2],
+    /// Unfinished tasks one token may have at once.
+    pub quota: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Capabilities {
+    pub engines: Vec<EngineInfo>,
+    pub formats: Vec<String>,
+    pub atlases: Vec<String>,
+    pub limits: LimitsInfo,
+}
+
+fn describe(engine: &str) -> &'static str {
+    match engine {
+        "rig" => "Fast CPU engine: auto-rigs the character and animates its skeleton; understands the actions in GET /v1/actions, in English and Chinese.",
+        _ => "A Kinema engine.",
+    }
+}
+
+/// What this server can render and within which limits.
+#[utoipa::path(get, path = "/v1/engines", tag = "capabilities",
+    responses((status = 200, body = Capabilities), (status = 401, body = crate::errors::ErrorBody)))]
+pub async fn list_engines(State(state): State<AppState>) -> Json<Capabilities> {
+    let c = &state.config;
+    Json(Capabilities {
+        engines: kinema_jobs::ENGINE_NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| EngineInfo {
+                name: name.to_string(),
+                default: i == 0,
+                description: describe(name).to_string(),
+            })
+            .collect(),
+        formats: FORMATS.iter().map(|s| s.to_string()).collect(),
+        atlases: kinema_media::sheet::AtlasFormat::ALL
+            .iter()
+            .map(|a| a.name().to_string())
+            .collect(),
+        limits: LimitsInfo {
+            max_frames: c.max_frames,
+            max_fps: c.max_fps,
+            max_upload_bytes: c.max_upload_bytes as u64,
+            max_pixels: c.max_pixels,
+            sizes: [c.min_size, c.max_size],
+            quota: c.quota as u64,
+        },
+    })
+}
