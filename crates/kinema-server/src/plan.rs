@@ -105,11 +105,14 @@ fn format_of(name: &str) -> Option<OutputFormat> {
 pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> {
     let engine_name = req.engine.clone().unwrap_or_else(|| "rig".into());
     let engine = kinema_jobs::engine_by_name(&engine_name).map_err(|e| {
-        bad(
-            "unknown_engine",
-            e.message.clone(),
-            e.hint.clone().unwrap_or_default(),
-        )
+        // A listed engine that cannot be built lacks something on this machine (the wan
+        // model not pulled yet); say so, rather than calling the engine unknown.
+        let code = if kinema_jobs::ENGINE_NAMES.contains(&engine_name.as_str()) {
+            "engine_unavailable"
+        } else {
+            "unknown_engine"
+        };
+        bad(code, e.message.clone(), e.hint.clone().unwrap_or_default())
     })?;
     let what = match (&req.prompt, &req.actions) {
         (Some(_), Some(_)) => {

@@ -42,6 +42,7 @@ pub struct Capabilities {
 fn describe(engine: &str) -> &'static str {
     match engine {
         "rig" => "Fast CPU engine: auto-rigs the character and animates its skeleton; understands the actions in GET /v1/actions, in English and Chinese.",
+        "wan" => "Latent video diffusion (Wan2.2 TI2V-5B) on this server's CPU or GPU; follows free text. Needs the model pulled on the server (`kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers`); slow without a GPU.",
         _ => "A Kinema engine.",
     }
 }
