@@ -228,6 +228,21 @@ async fn inline_images_and_idempotent_retries() {
         .starts_with("upl_"));
     let page: Value = s.get(None, "/v1/tasks").await.json().await.unwrap();
     assert_eq!(page["tasks"].as_array().unwrap().len(), 1);
+
+    // The same key for a different request is a client bug: refused, never a silent reuse.
+    let mut other = body.clone();
+    other["prompt"] = json!("jumps");
+    let r = s
+        .client
+        .post(s.url("/v1/image_to_video"))
+        .header("Idempotency-Key", "retry-1")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "idempotency_key_reused", "{err}");
 }
 
 #[tokio::test]

@@ -104,6 +104,7 @@ pub async fn image_to_video(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     plan(&req, &state.config)?;
+    let inline_image = req.image.starts_with("data:");
     req.image = resolve_image(&state, &owner, &req.image).await?;
     let stored = serde_json::to_value(&req)
         .map_err(|e| ApiError::internal(format!("cannot store the request: {e}")))?;
@@ -128,6 +129,16 @@ pub async fn image_to_video(
             Ok((StatusCode::ACCEPTED, Json(body)).into_response())
         }
         Submitted::Existing(task) => {
+            if !same_request(&task.request, &stored, inline_image) {
+                return Err(ApiError::unprocessable(
+                    "idempotency_key_reused",
+                    format!(
+                        "this Idempotency-Key was already used for a different request (task {})",
+                        task.id
+                    ),
+                    "send a new Idempotency-Key for a new request; reuse a key only to retry the very same one",
+                ));
+            }
             let body = Accepted {
                 id: task.id,
                 status: task.status,
@@ -147,9 +158,42 @@ pub async fn image_to_video(
     }
 }
 
+/// Whether a retried submit asks for what the first one did. An inline image becomes a
+/// fresh upload id on every try, so its id cannot be compared; every other field must match.
+fn same_request(first: &serde_json::Value, retry: &serde_json::Value, inline_image: bool) -> bool {
+    if !inline_image {
+        return first == retry;
+    }
+    let without_image = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("image");
+        }
+        v
+    };
+    without_image(first) == without_image(retry)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_must_repeat_the_request() {
+        let a = serde_json::json!({"image": "upl_1", "prompt": "wave", "frames": 8});
+        let b = serde_json::json!({"image": "upl_2", "prompt": "wave", "frames": 8});
+        let c = serde_json::json!({"image": "upl_1", "prompt": "jump", "frames": 8});
+        assert!(same_request(&a, &a, false));
+        assert!(
+            !same_request(&a, &b, false),
+            "another upload is another request"
+        );
+        assert!(
+            same_request(&a, &b, true),
+            "inline images get new ids per try"
+        );
+        assert!(!same_request(&a, &c, true));
+    }
 
     #[test]
     fn data_urls_decode_or_say_why_not() {
