@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes a loopback `kinema serve` against its own /openapi.json with schemathesis.
 # Not run by CI. Usage: tools/server/schemathesis.sh [MAX_EXAMPLES]
-# Needs: /work/main/.venv/bin/pip install schemathesis  (or any `schemathesis` on PATH)
+# Needs: .venv/bin/pip install schemathesis (from the repo root)  (or any `schemathesis` on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MAX_EXAMPLES="${1:-50}"

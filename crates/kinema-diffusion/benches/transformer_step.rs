@@ -15,18 +15,10 @@ use kinema_diffusion::models::wan::transformer::{
     random_var_builder, TransformerInput, WanTransformer3DModel, WanTransformerConfig,
 };
 
+/// Peak resident memory so far, in MiB (the engine's own VmHWM reader).
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(f64::NAN)
+    kinema_diffusion::pipelines::memory::peak_resident_memory()
+        .map_or(f64::NAN, |bytes| bytes as f64 / (1024.0 * 1024.0))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

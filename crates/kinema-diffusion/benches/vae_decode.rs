@@ -19,18 +19,10 @@ const WAN22_VAE: &str = r#"{"_class_name": "AutoencoderKLWan", "attn_scales": []
   "scale_factor_spatial": 16, "scale_factor_temporal": 4, "temperal_downsample": [false, true, true],
   "z_dim": 48}"#;
 
-/// Peak resident set size of this process, from /proc (Linux); 0 elsewhere.
+/// Peak resident memory so far, in MiB (the engine's own VmHWM reader).
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+    kinema_diffusion::pipelines::memory::peak_resident_memory()
+        .map_or(0.0, |bytes| bytes as f64 / (1024.0 * 1024.0))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
