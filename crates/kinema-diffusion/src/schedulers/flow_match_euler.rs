@@ -9,6 +9,7 @@ use super::config::{parse_config, unsupported_value};
 use super::schedule::{
     linspace, shift_f32, shift_f64, stretch_to_terminal, time_shift, TimeShiftType,
 };
+use super::{needs_mu, StepState};
 use super::{scale, step_inputs, tensor_err, Scheduler};
 
 /// The scheduler's `scheduler_config.json`, defaults as in diffusers.
@@ -101,9 +102,7 @@ pub struct FlowMatchEulerDiscreteScheduler {
     /// The training schedule's end points, float32 values as diffusers stores them.
     sigma_max: f64,
     sigma_min: f64,
-    timesteps: Vec<f64>,
-    sigmas: Vec<f64>,
-    step_index: usize,
+    state: StepState,
 }
 
 impl FlowMatchEulerDiscreteScheduler {
@@ -122,9 +121,7 @@ impl FlowMatchEulerDiscreteScheduler {
             config,
             sigma_max: hi as f64,
             sigma_min: lo as f64,
-            timesteps: Vec::new(),
-            sigmas: Vec::new(),
-            step_index: 0,
+            state: StepState::default(),
         })
     }
 
@@ -202,9 +199,9 @@ impl FlowMatchEulerDiscreteScheduler {
         } else {
             0.0
         };
-        self.timesteps = sig32.iter().map(|&s| (s * n32) as f64).collect();
-        self.sigmas = sig32.iter().map(|&s| s as f64).chain([terminal]).collect();
-        self.step_index = 0;
+        self.state.timesteps = sig32.iter().map(|&s| (s * n32) as f64).collect();
+        self.state.sigmas = sig32.iter().map(|&s| s as f64).chain([terminal]).collect();
+        self.state.step_index = 0;
         Ok(())
     }
 }
@@ -212,13 +209,7 @@ impl FlowMatchEulerDiscreteScheduler {
 impl Scheduler for FlowMatchEulerDiscreteScheduler {
     fn set_timesteps(&mut self, num_inference_steps: usize) -> Result<()> {
         if self.config.use_dynamic_shifting {
-            return Err(Error::invalid(
-                format!(
-                    "{}: `use_dynamic_shifting` is true, so the schedule needs mu",
-                    Self::CLASS_NAME
-                ),
-                "call set_timesteps_with_mu(n, mu) (see mu_for_image_seq_len)",
-            ));
+            return Err(needs_mu(Self::CLASS_NAME));
         }
         self.build(num_inference_steps, None)
     }
@@ -227,16 +218,8 @@ impl Scheduler for FlowMatchEulerDiscreteScheduler {
         self.dynamic_timesteps(num_inference_steps, mu)
     }
 
-    fn timesteps(&self) -> &[f64] {
-        &self.timesteps
-    }
-
-    fn sigmas(&self) -> &[f64] {
-        &self.sigmas
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
+    fn state(&self) -> &StepState {
+        &self.state
     }
 
     fn class_name(&self) -> &'static str {
@@ -245,24 +228,24 @@ impl Scheduler for FlowMatchEulerDiscreteScheduler {
 
     fn step(&mut self, model_output: &Tensor, sample: &Tensor) -> Result<Tensor> {
         let name = Self::CLASS_NAME;
-        let i = self.step_index;
-        if i >= self.timesteps.len() {
+        let i = self.state.step_index;
+        if i >= self.state.timesteps.len() {
             return Err(Error::invalid(
                 format!(
                     "{name}: step {} requested but the schedule has {} steps",
                     i + 1,
-                    self.timesteps.len()
+                    self.state.timesteps.len()
                 ),
                 "call set_timesteps(n) before stepping, and step once per timestep",
             ));
         }
         let (model_output, sample, out_dtype) = step_inputs(name, model_output, sample)?;
-        let dt = self.sigmas[i + 1] as f32 - self.sigmas[i] as f32;
+        let dt = self.state.sigmas[i + 1] as f32 - self.state.sigmas[i] as f32;
         let prev = scale(&model_output, dt)
             .and_then(|v| sample.add(&v))
             .and_then(|x| x.to_dtype(out_dtype))
             .map_err(tensor_err(name))?;
-        self.step_index += 1;
+        self.state.step_index += 1;
         Ok(prev)
     }
 }

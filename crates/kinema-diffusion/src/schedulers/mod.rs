@@ -20,6 +20,22 @@ use kinema_core::{Error, Result};
 pub use flow_match_euler::{FlowMatchEulerConfig, FlowMatchEulerDiscreteScheduler};
 pub use unipc::{UniPcConfig, UniPcMultistepScheduler};
 
+/// What every sampler tracks between steps: its schedule and the next step to take.
+#[derive(Clone, Debug, Default)]
+pub struct StepState {
+    pub(crate) timesteps: Vec<f64>,
+    pub(crate) sigmas: Vec<f64>,
+    pub(crate) step_index: usize,
+}
+
+/// The error for `set_timesteps` on a config whose shift depends on the latent size.
+fn needs_mu(class: &str) -> Error {
+    Error::invalid(
+        format!("{class}: `use_dynamic_shifting` is true, so the schedule needs mu"),
+        "call set_timesteps_with_mu(n, mu) (see mu_for_image_seq_len)",
+    )
+}
+
 /// A denoising sampler driven one step per model evaluation.
 ///
 /// The pipeline calls `set_timesteps(n)`, then for each `t` in `timesteps()` evaluates the
@@ -29,17 +45,25 @@ pub use unipc::{UniPcConfig, UniPcMultistepScheduler};
 pub trait Scheduler: Send {
     /// Prepares a fresh schedule of `num_inference_steps` steps and clears all step state.
     fn set_timesteps(&mut self, num_inference_steps: usize) -> Result<()>;
+    /// The schedule and how far along it the sampler is.
+    fn state(&self) -> &StepState;
     /// The model's conditioning timestep for each step, in `[0, num_train_timesteps]`.
-    fn timesteps(&self) -> &[f64];
+    fn timesteps(&self) -> &[f64] {
+        &self.state().timesteps
+    }
     /// The noise level at each step plus the terminal one (length `timesteps().len() + 1`).
-    fn sigmas(&self) -> &[f64];
+    fn sigmas(&self) -> &[f64] {
+        &self.state().sigmas
+    }
     /// `set_timesteps` for configs with `use_dynamic_shifting`, whose shift `mu` depends on
     /// the latent size (Flux-style pipelines compute it from the token count).
     fn set_timesteps_with_mu(&mut self, num_inference_steps: usize, mu: f64) -> Result<()>;
     /// Advances `sample` by one step given the model's output at the current timestep.
     fn step(&mut self, model_output: &Tensor, sample: &Tensor) -> Result<Tensor>;
     /// How many steps have been taken since `set_timesteps`.
-    fn step_index(&self) -> usize;
+    fn step_index(&self) -> usize {
+        self.state().step_index
+    }
     /// The diffusers class this reproduces (`_class_name` in its config).
     fn class_name(&self) -> &'static str;
     /// The scale of the initial noise (1 for flow matching: x_1 is pure noise).

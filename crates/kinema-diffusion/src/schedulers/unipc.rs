@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::config::{parse_config, unsupported_value};
 use super::schedule::{linspace, shift_f64, stretch_to_terminal, time_shift, TimeShiftType};
 use super::unipc_math::{lambda, solve, update_coefficients};
+use super::{needs_mu, StepState};
 use super::{scale, step_inputs, tensor_err, Scheduler};
 
 /// `solver_type`: the B(h) of the UniPC paper. diffusers maps the DPM-Solver names
@@ -208,9 +209,7 @@ impl UniPcConfig {
 #[derive(Clone, Debug)]
 pub struct UniPcMultistepScheduler {
     config: UniPcConfig,
-    timesteps: Vec<f64>,
-    sigmas: Vec<f64>,
-    step_index: usize,
+    state: StepState,
     /// The last `solver_order` data predictions (x0), oldest first, float32.
     model_outputs: Vec<Option<Tensor>>,
     /// The sample the previous predictor started from, for the corrector.
@@ -228,9 +227,7 @@ impl UniPcMultistepScheduler {
         let order = config.solver_order;
         Ok(UniPcMultistepScheduler {
             config,
-            timesteps: Vec::new(),
-            sigmas: Vec::new(),
-            step_index: 0,
+            state: StepState::default(),
             model_outputs: vec![None; order],
             last_sample: None,
             lower_order_nums: 0,
@@ -286,17 +283,17 @@ impl UniPcMultistepScheduler {
             sigmas[0] -= 1e-6;
         }
         // diffusers stores integer timesteps (truncated toward zero).
-        self.timesteps = sigmas.iter().map(|s| (s * n_train) as i64 as f64).collect();
+        self.state.timesteps = sigmas.iter().map(|s| (s * n_train) as i64 as f64).collect();
         let last = match c.final_sigmas_type {
             FinalSigmas::Zero => 0.0,
             FinalSigmas::SigmaMin => sigmas[sigmas.len() - 1],
         };
-        self.sigmas = sigmas
+        self.state.sigmas = sigmas
             .iter()
             .chain([&last])
             .map(|&s| s as f32 as f64)
             .collect();
-        self.step_index = 0;
+        self.state.step_index = 0;
         self.model_outputs = vec![None; c.solver_order];
         self.last_sample = None;
         self.lower_order_nums = 0;
@@ -305,7 +302,7 @@ impl UniPcMultistepScheduler {
     }
 
     fn sigma(&self, i: usize) -> f32 {
-        self.sigmas[i] as f32
+        self.state.sigmas[i] as f32
     }
 
     /// The k-th most recent data prediction (k = 0 is the newest).
@@ -351,7 +348,7 @@ impl UniPcMultistepScheduler {
     fn correct(&self, model_t: &Tensor) -> Result<Tensor> {
         let name = Self::CLASS_NAME;
         let order = self.this_order;
-        let i = self.step_index;
+        let i = self.state.step_index;
         let last_sample = self
             .last_sample
             .as_ref()
@@ -384,7 +381,7 @@ impl UniPcMultistepScheduler {
     /// UniP: the multistep prediction of the next sample.
     fn predict(&self, sample: &Tensor, order: usize) -> Result<Tensor> {
         let name = Self::CLASS_NAME;
-        let i = self.step_index;
+        let i = self.state.step_index;
         let (sigma_t, sigma_s0) = (self.sigma(i + 1), self.sigma(i));
         let (alpha_t, lambda_s0) = (1.0 - sigma_t, lambda(sigma_s0));
         let h = lambda(sigma_t) - lambda_s0;
@@ -423,13 +420,7 @@ fn weighted_sum(weights: &[f32], terms: &[Tensor]) -> candle_core::Result<Option
 impl Scheduler for UniPcMultistepScheduler {
     fn set_timesteps(&mut self, num_inference_steps: usize) -> Result<()> {
         if self.config.use_dynamic_shifting {
-            return Err(Error::invalid(
-                format!(
-                    "{}: `use_dynamic_shifting` is true, so the schedule needs mu",
-                    Self::CLASS_NAME
-                ),
-                "call set_timesteps_with_mu(n, mu)",
-            ));
+            return Err(needs_mu(Self::CLASS_NAME));
         }
         self.build(num_inference_steps, None)
     }
@@ -438,16 +429,8 @@ impl Scheduler for UniPcMultistepScheduler {
         self.dynamic_timesteps(num_inference_steps, mu)
     }
 
-    fn timesteps(&self) -> &[f64] {
-        &self.timesteps
-    }
-
-    fn sigmas(&self) -> &[f64] {
-        &self.sigmas
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
+    fn state(&self) -> &StepState {
+        &self.state
     }
 
     fn class_name(&self) -> &'static str {
@@ -456,8 +439,8 @@ impl Scheduler for UniPcMultistepScheduler {
 
     fn step(&mut self, model_output: &Tensor, sample: &Tensor) -> Result<Tensor> {
         let name = Self::CLASS_NAME;
-        let i = self.step_index;
-        let n = self.timesteps.len();
+        let i = self.state.step_index;
+        let n = self.state.timesteps.len();
         if i >= n {
             return Err(Error::invalid(
                 format!(
@@ -507,7 +490,7 @@ impl Scheduler for UniPcMultistepScheduler {
         if self.lower_order_nums < order {
             self.lower_order_nums += 1;
         }
-        self.step_index += 1;
+        self.state.step_index += 1;
         prev.to_dtype(out_dtype).map_err(tensor_err(name))
     }
 }
