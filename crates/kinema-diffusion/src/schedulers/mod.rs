@@ -32,7 +32,7 @@ pub struct StepState {
 fn needs_mu(class: &str) -> Error {
     Error::invalid(
         format!("{class}: `use_dynamic_shifting` is true, so the schedule needs mu"),
-        "call set_timesteps_with_mu(n, mu) (see mu_for_image_seq_len)",
+        "call set_timesteps_with_mu(n, mu); FlowMatchEulerDiscreteScheduler::mu_for_image_seq_len computes mu from the latent size",
     )
 }
 
