@@ -3,8 +3,11 @@
 //!
 //! `RAYON_NUM_THREADS=2 cargo bench -p kinema-diffusion --bench conv3d [-- --iters N]`
 //!
-//! For each shape it prints GFLOP/s of:
-//! - `conv3d`: our direct im2col-free GEMM kernel ([`Conv3d::forward`]);
+//! For each shape it prints GFLOP/s (always counted as the direct convolution's 2·O·C·27
+//! multiply-adds per output, so the columns compare wall time) of:
+//! - `im2col`: our column-matrix + GEMM kernel ([`CpuConvKernel::Im2col`]);
+//! - `winograd`: our Winograd F(2×2, 3×3) kernel ([`CpuConvKernel::Winograd`]), which does
+//!   2.25× fewer multiplies and so can pass the GEMM ceiling;
 //! - `conv2d-sum`: the other design the issue names, a sum over the temporal taps of
 //!   candle's conv2d on every frame (what we would do without our own kernel);
 //! - `gemm`: one candle f32 matmul with the same M×K×N as the convolution, i.e. the ceiling
@@ -13,7 +16,7 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use kinema_diffusion::nn::{Conv3d, Conv3dConfig, Pad3d};
+use kinema_diffusion::nn::{Conv3d, Conv3dConfig, CpuConvKernel, Pad3d};
 
 struct Shape {
     name: &'static str,
@@ -54,6 +57,13 @@ const SHAPES: &[Shape] = &[
         t: 4,
         hw: 128,
     },
+    Shape {
+        name: "head 256→12 128²",
+        c_in: 256,
+        c_out: 12,
+        t: 4,
+        hw: 128,
+    },
 ];
 
 fn best_of(iters: usize, mut f: impl FnMut() -> candle_core::Result<Tensor>) -> f64 {
@@ -85,8 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::env::var("RAYON_NUM_THREADS").unwrap_or_default()
     );
     println!(
-        "{:<16} {:>9} {:>12} {:>12} {:>12}",
-        "shape", "GFLOP", "conv3d", "conv2d-sum", "gemm"
+        "{:<16} {:>9} {:>12} {:>12} {:>12} {:>12}",
+        "shape", "GFLOP", "im2col", "winograd", "conv2d-sum", "gemm"
     );
     for s in SHAPES {
         let (k, t_out) = (3usize, s.t - 2);
@@ -101,14 +111,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 w: (1, 1),
             },
         };
-        let conv = Conv3d::new(w.clone(), Some(b), config)?;
+        let im2col =
+            Conv3d::new(w.clone(), Some(b.clone()), config)?.with_cpu_kernel(CpuConvKernel::Im2col);
+        let winograd =
+            Conv3d::new(w.clone(), Some(b), config)?.with_cpu_kernel(CpuConvKernel::Winograd);
         let flops = 2.0 * (s.c_out * s.c_in * k * k * k * t_out * s.hw * s.hw) as f64;
         let g = |secs: f64| flops / secs / 1e9;
 
-        let direct = best_of(iters, || {
-            conv.forward(&x)
-                .map_err(|e| candle_core::Error::Msg(e.to_string()))
-        });
+        let run = |conv: &Conv3d| {
+            best_of(iters, || {
+                conv.forward(&x)
+                    .map_err(|e| candle_core::Error::Msg(e.to_string()))
+            })
+        };
+        let (direct, wino) = (run(&im2col), run(&winograd));
 
         // Sum over temporal taps of a conv2d applied to all output frames at once.
         let sum2d = best_of(iters, || {
@@ -135,10 +151,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bm = Tensor::randn(0f32, 1.0, (s.c_in * k * k * k, t_out * s.hw * s.hw), &dev)?;
         let gemm = best_of(iters, || a.matmul(&bm));
         println!(
-            "{:<16} {:>9.1} {:>7.1} GF/s {:>7.1} GF/s {:>7.1} GF/s",
+            "{:<16} {:>9.1} {:>7.1} GF/s {:>7.1} GF/s {:>7.1} GF/s {:>7.1} GF/s",
             s.name,
             flops / 1e9,
             g(direct),
+            g(wino),
             g(sum2d),
             g(gemm)
         );

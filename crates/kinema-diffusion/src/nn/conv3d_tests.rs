@@ -84,7 +84,7 @@ struct Case {
     up: usize,
 }
 
-fn check(case: Case, device: &Device) {
+fn check(case: &Case, device: &Device, kernel: CpuConvKernel) {
     let [b, c, t, h, w] = case.x;
     let xs = rand_vec(b * c * t * h * w, 1);
     let ws = rand_vec(case.o * c * case.k.iter().product::<usize>(), 2);
@@ -111,7 +111,8 @@ fn check(case: Case, device: &Device) {
             padding: case.pad,
         },
     )
-    .unwrap();
+    .unwrap()
+    .with_cpu_kernel(kernel);
     let got = conv.forward_with(&x, case.pad, case.up).unwrap();
     assert_eq!(got.dims(), dims);
     let got = got.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -120,7 +121,13 @@ fn check(case: Case, device: &Device) {
         .zip(&want)
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
-    assert!(max_err < 1e-4, "max err {max_err}");
+    assert!(
+        max_err < 1e-4,
+        "{kernel:?} x {:?} k {:?} up {}: max err {max_err}",
+        case.x,
+        case.k,
+        case.up
+    );
 }
 
 fn cases() -> Vec<Case> {
@@ -198,14 +205,151 @@ fn cases() -> Vec<Case> {
             },
             up: 1,
         },
+        // Winograd edges: odd output sizes (partial 2×2 tiles), asymmetric spatial padding,
+        // temporal stride, upsample folded into the tile gather, and a batch of two.
+        Case {
+            x: [2, 4, 5, 7, 5],
+            o: 3,
+            k: [3, 3, 3],
+            stride: [2, 1, 1],
+            pad: Pad3d {
+                t: (2, 0),
+                h: (0, 1),
+                w: (1, 0),
+            },
+            up: 1,
+        },
+        Case {
+            x: [1, 3, 2, 3, 5],
+            o: 2,
+            k: [3, 3, 3],
+            stride: [1, 1, 1],
+            pad: Pad3d {
+                t: (2, 0),
+                h: (1, 1),
+                w: (1, 1),
+            },
+            up: 2,
+        },
+        // Large enough for `Auto` to choose Winograd on its own, with several tile blocks.
+        Case {
+            x: [1, 40, 3, 9, 11],
+            o: 36,
+            k: [3, 3, 3],
+            stride: [1, 1, 1],
+            pad: Pad3d {
+                t: (2, 0),
+                h: (1, 1),
+                w: (1, 1),
+            },
+            up: 1,
+        },
     ]
 }
 
 #[test]
-fn cpu_kernel_matches_direct_definition() {
+fn cpu_kernels_match_direct_definition() {
     for case in cases() {
-        check(case, &Device::Cpu);
+        for kernel in [
+            CpuConvKernel::Auto,
+            CpuConvKernel::Im2col,
+            CpuConvKernel::Winograd,
+        ] {
+            check(&case, &Device::Cpu, kernel);
+        }
     }
+}
+
+#[test]
+fn winograd_blocks_of_any_width_agree_with_im2col() {
+    // 9×11 output = 5×6 tiles; blocks of 1, 7 and 30 tiles cut rows at different places.
+    let g = Geometry {
+        batch: 2,
+        c_in: 5,
+        t_in: 3,
+        h_in: 9,
+        w_in: 11,
+        c_out: 4,
+        kernel: [3, 3, 3],
+        stride: [1, 1, 1],
+        pad: [(2, 0), (1, 1), (1, 1)],
+        upsample: 1,
+    };
+    let x = rand_vec(2 * 5 * 3 * 9 * 11, 7);
+    let w = rand_vec(3 * 4 * 5 * 9, 8);
+    let bias = rand_vec(4, 9);
+    let want = conv3d_f32(&x, &w, Some(&bias), &g);
+    for block in [1, 7, 30] {
+        let got = conv3d_winograd::conv3d_winograd_blocked(&x, &w, Some(&bias), &g, block);
+        let err = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(err < 1e-4, "block {block}: max err {err}");
+    }
+}
+
+#[test]
+fn auto_chooses_winograd_only_where_it_pays() {
+    // Causal padding of two past frames: as many output frames as input frames `t`.
+    let g = |c: usize, o: usize, k: [usize; 3], t: usize, hw: usize, stride: usize| Geometry {
+        batch: 1,
+        c_in: c,
+        t_in: t,
+        h_in: hw,
+        w_in: hw,
+        c_out: o,
+        kernel: k,
+        stride: [1, stride, stride],
+        pad: [(2, 0), (1, 1), (1, 1)],
+        upsample: 1,
+    };
+    assert!(conv3d_winograd::worthwhile(&g(
+        256,
+        256,
+        [3, 3, 3],
+        3,
+        64,
+        1
+    )));
+    // The decoder's 12-channel output head gains too (measured 1.8×).
+    assert!(conv3d_winograd::worthwhile(&g(
+        256,
+        12,
+        [3, 3, 3],
+        3,
+        64,
+        1
+    )));
+    // One 16×16 output frame is too little work to pay for transforming 1024² weights.
+    assert!(!conv3d_winograd::worthwhile(&g(
+        1024,
+        1024,
+        [3, 3, 3],
+        1,
+        16,
+        1
+    )));
+    // Three channels (an RGB input layer) keep the deeper im2col GEMM.
+    assert!(!conv3d_winograd::worthwhile(&g(3, 96, [3, 3, 3], 3, 64, 1)));
+    assert!(!conv3d_winograd::supports(&g(
+        256,
+        256,
+        [1, 1, 1],
+        3,
+        64,
+        1
+    )));
+    // Strided (downsampling) convolutions cannot use F(2×2, 3×3).
+    assert!(!conv3d_winograd::supports(&g(
+        256,
+        256,
+        [1, 3, 3],
+        3,
+        64,
+        2
+    )));
 }
 
 #[test]
@@ -335,72 +479,4 @@ fn half_precision_inputs_round_trip_their_dtype() {
     let y = conv.forward(&x).unwrap();
     assert_eq!(y.dtype(), DType::BF16);
     assert_eq!(y.dims(), [1, 2, 3, 4, 4]);
-}
-
-/// Throughput of the CPU kernel against a plain candle GEMM of the same FLOPs and against the
-/// portable sum-of-conv2d path; run with
-/// `cargo test -p kinema-diffusion --release -- --ignored conv3d_throughput --nocapture`.
-#[test]
-#[ignore]
-fn conv3d_throughput() {
-    let dev = Device::Cpu;
-    let time = |f: &mut dyn FnMut()| {
-        f();
-        let t = std::time::Instant::now();
-        f();
-        t.elapsed().as_secs_f64()
-    };
-    let (m, k, n) = (1024usize, 4608usize, 1024usize);
-    let a = Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap();
-    let b = Tensor::randn(0f32, 1.0, (k, n), &dev).unwrap();
-    let s = time(&mut || {
-        a.matmul(&b).unwrap();
-    });
-    println!(
-        "candle matmul {m}x{k}x{n}: {:.1} GFLOP/s",
-        2.0 * (m * k * n) as f64 / s / 1e9
-    );
-    for (c, o, t, hw) in [
-        (512usize, 512usize, 4usize, 32usize),
-        (256, 256, 4, 64),
-        (1024, 1024, 1, 16),
-    ] {
-        let x = Tensor::randn(0f32, 1.0, (1, c, t, hw, hw), &dev).unwrap();
-        let w = Tensor::randn(0f32, 0.01, (o, c, 3, 3, 3), &dev).unwrap();
-        let cfg = Conv3dConfig {
-            stride: [1, 1, 1],
-            padding: Pad3d {
-                t: (2, 0),
-                h: (1, 1),
-                w: (1, 1),
-            },
-        };
-        let conv = Conv3d::new(w.clone(), None, cfg).unwrap();
-        // Useful FLOPs: taps that touch real frames (zero padding frames are skipped).
-        let taps: usize = (0..t).map(|z| (0..3).filter(|k| z + k >= 2).count()).sum();
-        let flops = 2.0 * (o * c * 9 * hw * hw * taps) as f64;
-        let s = time(&mut || {
-            conv.forward(&x).unwrap();
-        });
-        let g = Geometry {
-            batch: 1,
-            c_in: c,
-            t_in: t,
-            h_in: hw,
-            w_in: hw,
-            c_out: o,
-            kernel: [3, 3, 3],
-            stride: [1, 1, 1],
-            pad: [(2, 0), (1, 1), (1, 1)],
-            upsample: 1,
-        };
-        let s2 = time(&mut || {
-            conv3d_by_conv2d(&x, &w, None, &g).unwrap();
-        });
-        println!(
-            "conv3d c{c}->o{o} t{t} {hw}x{hw}: im2col+gemm {:.1} GFLOP/s ({s:.3} s), sum of conv2d {:.1} GFLOP/s ({s2:.3} s)",
-            flops / s / 1e9,
-            flops / s2 / 1e9
-        );
-    }
 }

@@ -4,9 +4,11 @@
 pub mod attention;
 pub mod conv3d;
 mod conv3d_cpu;
+mod conv3d_winograd;
 pub mod norm;
+mod winograd_transforms;
 
-pub use conv3d::{CausalConv3d, Conv3d, Conv3dConfig, Pad3d};
+pub use conv3d::{CausalConv3d, Conv3d, Conv3dConfig, CpuConvKernel, Pad3d};
 pub use norm::ChannelRmsNorm;
 
 use kinema_core::{Error, Result};
