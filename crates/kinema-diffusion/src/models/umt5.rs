@@ -19,6 +19,7 @@ use candle_nn::{Linear, VarBuilder};
 use kinema_core::{Error, Result};
 
 use crate::nn::attention::{attention, AttentionChunks};
+use crate::nn::fastmath::gelu_tanh_tensor;
 use crate::weights;
 
 /// The single-file weights name transformers writes.
@@ -260,7 +261,7 @@ impl Umt5Encoder {
 
 fn activate(x: &Tensor, act: Activation) -> candle_core::Result<Tensor> {
     match act {
-        Activation::GeluTanh => x.gelu(),
+        Activation::GeluTanh => gelu_tanh_tensor(x),
         Activation::Gelu => x.gelu_erf(),
         Activation::Relu => x.relu(),
         Activation::Silu => x.silu(),

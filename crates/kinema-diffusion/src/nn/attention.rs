@@ -9,7 +9,23 @@
 
 use candle_core::{DType, Result, Tensor, D};
 
-/// Work-splitting limits for [`attention`].
+use super::attention_cpu::{attention_f32, Dims};
+
+/// Runs `f` on a contiguous f32 CPU tensor's data, without copying it.
+fn with_f32_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let (storage, layout) = t.storage_and_layout();
+    let candle_core::Storage::Cpu(cpu) = &*storage else {
+        candle_core::bail!("expected a CPU tensor");
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("expected a contiguous tensor");
+    };
+    Ok(f(&cpu.as_slice::<f32>()?[start..end]))
+}
+
+/// Work-splitting limits for [`attention`] on devices other than the CPU, and for attention
+/// with a bias. (Unbiased attention on the CPU runs the fused kernel in `attention_cpu`,
+/// which bounds its memory by itself: one ≈4 MiB score block per thread.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttentionChunks {
     /// Upper bound on the bytes of one f32 score block (`batch·heads × queries × keys`).
@@ -81,6 +97,20 @@ pub fn attention(
         .to_dtype(DType::F32)?
         .contiguous()?
         .reshape((bh, nk, dv))?;
+
+    if q.device().is_cpu() && bias.is_none() {
+        let dims = Dims {
+            heads: bh,
+            nq,
+            nk,
+            d,
+            dv,
+        };
+        let out = with_f32_slice(&q, |q| {
+            with_f32_slice(&k, |k| with_f32_slice(&v, |v| attention_f32(q, k, v, dims)))
+        })???;
+        return Tensor::from_vec(out, (b, h, nq, dv), q.device())?.to_dtype(out_dtype);
+    }
 
     let key_chunk = nk.min(chunks.max_keys.max(1));
     let per_query_row = bh * key_chunk * std::mem::size_of::<f32>();
@@ -260,6 +290,26 @@ mod tests {
             assert!(
                 max_diff(&got, &want) < 1e-5,
                 "budget {max_score_bytes}/{max_keys}: {}",
+                max_diff(&got, &want)
+            );
+        }
+    }
+
+    /// The fused CPU kernel: several row blocks per head (300 queries), and very long rows
+    /// (70 000 keys) that shrink the blocks to their minimum height.
+    #[test]
+    fn cpu_kernel_row_blocks_match_naive() {
+        for (nq, nk) in [(300, 40), (40, 70_000)] {
+            let (q, k, v) = (
+                rand(&[1, 2, nq, 4], 20),
+                rand(&[1, 2, nk, 4], 21),
+                rand(&[1, 2, nk, 3], 22),
+            );
+            let want = attention_naive(&q, &k, &v, None, 0.5).unwrap();
+            let got = attention(&q, &k, &v, None, 0.5, AttentionChunks::default()).unwrap();
+            assert!(
+                max_diff(&got, &want) < 1e-5,
+                "{nq}x{nk}: {}",
                 max_diff(&got, &want)
             );
         }

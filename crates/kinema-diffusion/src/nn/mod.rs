@@ -2,9 +2,11 @@
 //! channel RMS norm, with a CPU fast path where candle has no kernel of its own.
 
 pub mod attention;
+mod attention_cpu;
 pub mod conv3d;
 mod conv3d_cpu;
 mod conv3d_winograd;
+pub mod fastmath;
 pub mod norm;
 mod winograd_transforms;
 

@@ -8,6 +8,7 @@ use kinema_core::Result;
 use super::layers::{linear, LayerNorm};
 use super::rope::Rope3d;
 use crate::nn::attention::{attention, AttentionChunks};
+use crate::nn::fastmath::gelu_tanh_tensor;
 use crate::weights;
 
 /// `WanAttention` with its RMS norms over all heads' channels of q and k.
@@ -234,7 +235,7 @@ impl WanBlock {
         )?;
         let ff = self
             .ffn_out
-            .forward(&self.ffn_in.forward(&normed)?.gelu()?)?;
+            .forward(&gelu_tanh_tensor(&self.ffn_in.forward(&normed)?)?)?;
         x.to_dtype(DType::F32)?
             .add(&ff.to_dtype(DType::F32)?.broadcast_mul(&m.c_gate_msa)?)?
             .to_dtype(dtype)

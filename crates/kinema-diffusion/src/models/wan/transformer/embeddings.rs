@@ -7,6 +7,7 @@ use kinema_core::Result;
 
 use super::config::WanTransformerConfig;
 use super::layers::{linear, LayerNorm};
+use crate::nn::fastmath::gelu_tanh_tensor;
 use crate::weights;
 
 /// Sinusoidal timestep features as diffusers' `Timesteps(flip_sin_to_cos=True,
@@ -180,9 +181,9 @@ impl ConditionEmbedder {
         let timestep_proj = timestep_proj.reshape((batch, per_batch, 6, self.dim))?;
 
         let tx = &self.text_embedder;
-        let text = tx
-            .linear_2
-            .forward(&tx.linear_1.forward(&text.to_dtype(dtype)?)?.gelu()?)?;
+        let text = tx.linear_2.forward(&gelu_tanh_tensor(
+            &tx.linear_1.forward(&text.to_dtype(dtype)?)?,
+        )?)?;
         let image = match (image, &self.image_embedder) {
             (Some(img), Some(embedder)) => Some(embedder.forward(&img.to_dtype(dtype)?)?),
             (None, _) => None,
