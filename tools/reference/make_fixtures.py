@@ -6,7 +6,8 @@ Each case is a directory under --out:
   <folder>/          the component as diffusers' save_pretrained writes it (vae/, scheduler/)
   io.safetensors     inputs `in.<name>` and reference outputs `out.<name>`
 
-Everything runs on CPU in float32 with fixed seeds, so re-running reproduces the same files.
+Everything runs on CPU with fixed seeds, so re-running reproduces the same files; in float32
+except the `bf16` family, whose cases set params.dtype = "bf16" (both sides in bfloat16).
 One function per component family; `--only` runs a subset:
 
     python tools/reference/make_fixtures.py --out crates/kinema-diffusion/tests/parity
@@ -419,6 +420,75 @@ def make_transformer_cases(out_dir):
 
 
 # ---------------------------------------------------------------------------------------------
+# Half precision: the same components run in bfloat16 on both sides (params.dtype)
+# ---------------------------------------------------------------------------------------------
+
+def _bf16_tolerance(reduced, full):
+    """Twice the gap between diffusers' own bfloat16 and float32 outputs, so the case accepts
+    bfloat16 rounding noise and still fails on anything structural (a module computed in
+    the wrong dtype, a dropped upcast), which moves outputs by far more."""
+    gap = (reduced.float() - full).abs().max().item()
+    return max(2.0 * gap, 1e-3), gap
+
+
+def make_bf16_cases(out_dir):
+    import tempfile
+
+    from diffusers import AutoencoderKLWan, WanTransformer3DModel
+
+    g = torch.Generator().manual_seed(20)
+    # Transformer: the TI2V per-token config. Loading with torch_dtype keeps diffusers'
+    # _keep_in_fp32_modules (time embedder, modulation tables, norms) in float32, as a real
+    # bfloat16 checkpoint is used; the case folder is saved from that mixed-dtype model.
+    torch.manual_seed(21)
+    m = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=3, attention_head_dim=16,
+                              in_channels=48, out_channels=48, text_dim=32, freq_dim=256,
+                              ffn_dim=40, num_layers=3, cross_attn_norm=True,
+                              qk_norm="rms_norm_across_heads", rope_max_seq_len=32).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    with tempfile.TemporaryDirectory() as tmp:
+        m.save_pretrained(tmp)
+        mb = WanTransformer3DModel.from_pretrained(tmp, torch_dtype=torch.bfloat16).eval()
+    f, h, w = 3, 6, 10
+    hidden = torch.randn(2, 48, f, h, w, generator=g).bfloat16()
+    mask = torch.ones(1, 1, f, h, w)
+    mask[:, :, 0] = 0
+    timestep = torch.stack([(mask[0][0][:, ::2, ::2] * t).flatten() for t in (999.0, 412.5)])
+    text = torch.randn(2, 16, 32, generator=g).bfloat16()
+    with torch.no_grad():
+        out = mb(hidden_states=hidden, timestep=timestep, encoder_hidden_states=text,
+                 return_dict=False)[0]
+        full = m(hidden_states=hidden.float(), timestep=timestep,
+                 encoder_hidden_states=text.float(), return_dict=False)[0]
+    atol, gap = _bf16_tolerance(out, full)
+    print(f"  transformer bf16 vs f32 gap {gap:.3g}")
+    write_case(out_dir, "wan_transformer_ti2v_bf16", "wan_transformer", atol, 1e-2,
+               {"dtype": "bf16"}, {"transformer": mb},
+               {"in.hidden_states": hidden, "in.timestep": timestep,
+                "in.encoder_hidden_states": text, "out.sample": out})
+
+    # VAE decode: the Wan2.2 tiny config, whole model in bfloat16.
+    name, cfg, _, latent_shape = VAE_CASES[1]
+    torch.manual_seed(22)
+    vae = AutoencoderKLWan(**cfg).eval()
+    with torch.no_grad():
+        for pname, p in vae.named_parameters():
+            if pname.endswith("gamma"):
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+    latents = torch.randn(latent_shape, generator=g).bfloat16()
+    with torch.no_grad():
+        full = vae.decode(latents.float()).sample
+        vae = vae.to(torch.bfloat16)
+        out = vae.decode(latents).sample
+    atol, gap = _bf16_tolerance(out, full)
+    print(f"  vae decode bf16 vs f32 gap {gap:.3g}")
+    write_case(out_dir, f"vae_{name}_decode_bf16", "wan_vae_decode", atol, 1e-2,
+               {"dtype": "bf16"}, {"vae": vae}, {"in.latents": latents, "out.video": out})
+
+
+# ---------------------------------------------------------------------------------------------
 # Pipeline: wan_pipeline (WanImageToVideoPipeline, prompt embeddings fed directly)
 # ---------------------------------------------------------------------------------------------
 
@@ -564,6 +634,7 @@ FAMILIES = {
     "umt5": make_umt5_cases,
     "transformer": make_transformer_cases,
     "pipeline": make_pipeline_cases,
+    "bf16": make_bf16_cases,
 }
 
 

@@ -188,6 +188,23 @@ impl Case {
         }
     }
 
+    /// The dtype both sides ran in: `params.dtype` (`"f32"`, `"bf16"`, `"f16"`), float32 when
+    /// absent. Inputs are cast to it and models loaded in it; outputs compare in f64.
+    pub fn dtype(&self) -> Result<DType> {
+        match self.params.get("dtype") {
+            None => Ok(DType::F32),
+            Some(v) => match v.as_str() {
+                Some("f32" | "float32") => Ok(DType::F32),
+                Some("bf16" | "bfloat16") => Ok(DType::BF16),
+                Some("f16" | "float16") => Ok(DType::F16),
+                _ => Err(Error::model(format!(
+                    "parity case {}: params.dtype is {v}; use \"f32\", \"bf16\" or \"f16\"",
+                    self.name
+                ))),
+            },
+        }
+    }
+
     /// A required unsigned integer in `params`.
     pub fn param_usize(&self, key: &str) -> Result<usize> {
         self.params

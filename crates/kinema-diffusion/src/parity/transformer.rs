@@ -1,15 +1,26 @@
 //! Parity check for `wan_transformer`: one forward of `WanTransformer3DModel`.
 
-use candle_core::{DType, Device};
+use candle_core::Device;
 use kinema_core::Result;
 
 use super::{Case, Comparison};
 use crate::models::wan::transformer::{TransformerInput, WanTransformer3DModel};
 
 pub fn check(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
-    let model = WanTransformer3DModel::from_dir(&case.folder("transformer")?, DType::F32, device)?;
+    let dtype = case.dtype()?;
+    let model = WanTransformer3DModel::from_dir(&case.folder("transformer")?, dtype, device)?;
     let on_device = |name: &str| -> Result<candle_core::Tensor> {
-        case.input(name)?.to_device(device).map_err(|e| {
+        let t = case.input(name)?;
+        // Timesteps stay f32, as the pipeline passes them; activations take the case's dtype.
+        let t = if name == "timestep" {
+            t.clone()
+        } else {
+            t.to_dtype(dtype).map_err(|e| {
+                kinema_core::Error::model(format!("parity case {}: casting in.{name}", case.name))
+                    .with_source(e)
+            })?
+        };
+        t.to_device(device).map_err(|e| {
             kinema_core::Error::model(format!(
                 "parity case {}: moving in.{name} to {device:?}",
                 case.name

@@ -15,11 +15,11 @@ pub fn check_encode(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     let mut vae = AutoencoderKLWan::load(
         &case.folder("vae")?,
         VaeParts::EncoderOnly,
-        DType::F32,
+        case.dtype()?,
         device,
     )?;
     apply_tiling(case, &mut vae)?;
-    let video = to_device(case.input("video")?, device)?;
+    let video = to_device(case.input("video")?, case.dtype()?, device)?;
     let mean = vae.encode(&video)?.mean;
     Ok(vec![case.compare("mean", &mean)?])
 }
@@ -29,18 +29,22 @@ pub fn check_decode(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     let mut vae = AutoencoderKLWan::load(
         &case.folder("vae")?,
         VaeParts::DecoderOnly,
-        DType::F32,
+        case.dtype()?,
         device,
     )?;
     apply_tiling(case, &mut vae)?;
-    let latents = to_device(case.input("latents")?, device)?;
+    let latents = to_device(case.input("latents")?, case.dtype()?, device)?;
     let video = vae.decode(&latents)?;
     Ok(vec![case.compare("video", &video)?])
 }
 
-fn to_device(t: &candle_core::Tensor, device: &Device) -> Result<candle_core::Tensor> {
+fn to_device(
+    t: &candle_core::Tensor,
+    dtype: DType,
+    device: &Device,
+) -> Result<candle_core::Tensor> {
     t.to_device(device)
-        .and_then(|t| t.to_dtype(DType::F32))
+        .and_then(|t| t.to_dtype(dtype))
         .map_err(|e| {
             kinema_core::Error::model("cannot move a parity input to the device").with_source(e)
         })
