@@ -420,6 +420,31 @@ def make_transformer_cases(out_dir):
 
 
 # ---------------------------------------------------------------------------------------------
+# CLIP vision encoder: clip_vision (Wan2.1 I2V's image_encoder, hidden_states[-2])
+# ---------------------------------------------------------------------------------------------
+
+def make_clip_cases(out_dir):
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    g = torch.Generator().manual_seed(30)
+    # Wan2.1's ViT-H uses exact GELU; transformers' CLIP default is quick_gelu. Odd sizes:
+    # 5x5 patches of 6 pixels, 5 heads of 8, batch 2.
+    for name, act, seed in [("clip_vision_gelu", "gelu", 31), ("clip_vision_quick_gelu", "quick_gelu", 32)]:
+        torch.manual_seed(seed)
+        cfg = CLIPVisionConfig(hidden_size=40, intermediate_size=56, num_attention_heads=5,
+                               num_hidden_layers=3, image_size=30, patch_size=6, hidden_act=act)
+        m = CLIPVisionModel(cfg).eval()
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+        pixels = torch.randn(2, 3, 30, 30, generator=g)
+        with torch.no_grad():
+            hidden = m(pixel_values=pixels, output_hidden_states=True).hidden_states[-2]
+        write_case(out_dir, name, "clip_vision", 1e-4, 1e-4, {}, {"image_encoder": m},
+                   {"in.pixel_values": pixels, "out.hidden_states": hidden})
+
+
+# ---------------------------------------------------------------------------------------------
 # Half precision: the same components run in bfloat16 on both sides (params.dtype)
 # ---------------------------------------------------------------------------------------------
 
@@ -633,6 +658,7 @@ FAMILIES = {
     "vae": make_vae_cases,
     "umt5": make_umt5_cases,
     "transformer": make_transformer_cases,
+    "clip": make_clip_cases,
     "pipeline": make_pipeline_cases,
     "bf16": make_bf16_cases,
 }

@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
-"""Writes a complete, tiny Wan2.2 TI2V pipeline folder with random weights, in the diffusers
-layout of Wan-AI/Wan2.2-TI2V-5B-Diffusers (model_index.json, scheduler/, text_encoder/,
-tokenizer/, transformer/, vae/), for Kinema's engine and CLI tests:
+"""Writes a complete, tiny Wan pipeline folder with random weights, in the diffusers layout,
+for Kinema's engine and CLI tests:
+
+- `--variant ti2v` (default): Wan-AI/Wan2.2-TI2V-5B-Diffusers' layout (model_index.json,
+  scheduler/, text_encoder/, tokenizer/, transformer/, vae/);
+- `--variant i2v`: a Wan2.1 I2V layout (Wan-AI/Wan2.1-I2V-14B-480P-Diffusers), which adds
+  image_encoder/ (CLIP vision, saved with the `vision_model.` key prefix that transformers 4
+  wrote for the released checkpoints) and image_processor/, a 16-channel VAE, and a
+  transformer with image_dim and added_kv_proj_dim.
 
     python tools/reference/make_tiny_model.py \
         --out crates/kinema-diffusion/tests/models/wan-tiny-ti2v
+    python tools/reference/make_tiny_model.py --variant i2v \
+        --out crates/kinema-diffusion/tests/models/wan-tiny-i2v
 
 The networks have the real architecture at toy widths (the transformer and VAE configs of
 diffusers' fast test tests/pipelines/wan/test_wan_22_image_to_video.py, a 2-layer umT5 with
@@ -53,16 +61,67 @@ def build():
                                    boundary_ratio=None, expand_timesteps=True)
 
 
+def build_i2v():
+    from diffusers import (AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline,
+                           WanTransformer3DModel)
+    from transformers import (CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel, UMT5Config,
+                              UMT5EncoderModel)
+
+    tokenizer = _tiny_tokenizer()
+    torch.manual_seed(10)
+    text_encoder = UMT5EncoderModel(UMT5Config(
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, num_heads=4, d_ff=64, num_layers=2,
+        relative_attention_num_buckets=32)).eval()
+    torch.manual_seed(11)
+    image_encoder = _perturbed(CLIPVisionModel(CLIPVisionConfig(
+        hidden_size=40, intermediate_size=56, num_attention_heads=5, num_hidden_layers=3,
+        image_size=32, patch_size=8, hidden_act="gelu")).eval(), 11)
+    image_processor = CLIPImageProcessor(crop_size=32, size={"shortest_edge": 32})
+    torch.manual_seed(12)
+    vae = _perturbed(AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+        temperal_downsample=[False, True, True]), 12, 0.05)
+    torch.manual_seed(13)
+    transformer = _perturbed(WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36,
+        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=64, image_dim=40,
+        added_kv_proj_dim=24), 13)
+    # rope_max_seq_len 64: the VAE compresses 8x (not 16x), so the default 704-pixel canvas
+    # is a 44-wide patch grid. Wan2.1 I2V 480P's scheduler config (UniPC, flow sigmas, flow_shift 3).
+    scheduler = UniPCMultistepScheduler(**dict(WAN_UNIPC, flow_shift=3.0))
+    return WanImageToVideoPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
+                                   scheduler=scheduler, transformer=transformer,
+                                   transformer_2=None, image_encoder=image_encoder,
+                                   image_processor=image_processor, boundary_ratio=None,
+                                   expand_timesteps=False)
+
+
+def _prefix_vision_keys(folder):
+    """Rewrites image_encoder/model.safetensors with `vision_model.` keys, as transformers 4
+    saved CLIPVisionModel (and as the released Wan2.1 checkpoints hold them)."""
+    from safetensors.torch import load_file, save_file
+
+    path = os.path.join(folder, "image_encoder", "model.safetensors")
+    tensors = load_file(path)
+    if not any(k.startswith("vision_model.") for k in tensors):
+        save_file({f"vision_model.{k}": v for k, v in tensors.items()}, path,
+                  metadata={"format": "pt"})
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder to (re)create")
+    parser.add_argument("--variant", choices=["ti2v", "i2v"], default="ti2v")
     args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    pipe = build()
+    pipe = build() if args.variant == "ti2v" else build_i2v()
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)
     pipe.save_pretrained(args.out)
+    if args.variant == "i2v":
+        _prefix_vision_keys(args.out)
     # Smoke-run it in diffusers so a folder that diffusers cannot run is never committed.
     from PIL import Image
     # (Embeddings go in directly: diffusers' prompt cleaning needs ftfy, which is optional.)

@@ -1,9 +1,10 @@
-//! The `wan` engine: a character image and a prompt → a clip, with Wan2.2 TI2V-5B (diffusers
-//! layout) on candle.
+//! The `wan` engine: a character image and a prompt → a clip, with Wan2.2 TI2V-5B or a
+//! Wan2.1 I2V checkpoint (diffusers layout) on candle.
 //!
 //! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`key`]),
 //! estimate memory and refuse what will not fit, encode the prompt and the negative prompt
-//! with umT5 and **drop the text encoder**, load the transformer and VAE, sample, decode, key
+//! with umT5 and **drop the text encoder**, for Wan2.1 I2V encode the composed picture with
+//! the CLIP image encoder and drop it too, load the transformer and VAE, sample, decode, key
 //! the frames back to alpha and bring them to the character's scale. Models are loaded per
 //! request (memory-mapped, so a repeat load is mostly page cache) because keeping the text
 //! encoder and the transformer both resident would roughly double the peak.
@@ -27,10 +28,12 @@ use candle_core::{DType, Device};
 use kinema_core::{Clip, Engine, Error, Frame, Generation, Job, Progress, Result};
 use serde_json::json;
 
+use crate::models::clip_vision::ClipVisionEncoder;
 use crate::models::umt5::Umt5Encoder;
 use crate::models::umt5::{clean_prompt, encode_prompt, load_tokenizer};
 use crate::models::wan::transformer::WanTransformerConfig;
 use crate::models::wan::WanVaeConfig;
+use crate::pipelines::clip_image::ClipImageProcessor;
 use crate::pipelines::image::{frame_to_tensor, resize, video_to_frames};
 use crate::pipelines::memory::{self, RequestShape};
 use crate::pipelines::{I2vRequest, InitialNoise, LoadOptions, ModelIndex, WanI2vPipeline};
@@ -46,6 +49,8 @@ pub struct WanEngine {
     size_multiple: u32,
     /// The scheduler shift actually used (the override or the checkpoint's).
     shift: Option<f64>,
+    /// Wan2.1 I2V: the transformer takes CLIP image tokens (`image_encoder/`).
+    image_conditioned: bool,
 }
 
 impl WanEngine {
@@ -69,18 +74,23 @@ impl WanEngine {
             .with_hint("download the complete checkpoint; the engine encodes prompts itself"));
         }
         let tcfg = WanTransformerConfig::from_dir(&dir.join("transformer"))?;
-        if tcfg.image_dim.is_some() || index.has_image_encoder {
-            return Err(Error::unsupported(
-                "Wan2.1 I2V checkpoints need a CLIP image encoder, which Kinema does not have yet",
-            )
-            .with_hint("use Wan-AI/Wan2.2-TI2V-5B-Diffusers"));
-        }
-        if !index.expand_timesteps {
+        let image_conditioned = tcfg.image_dim.is_some();
+        if image_conditioned {
+            for part in ["image_encoder", "image_processor"] {
+                if !index.has_image_encoder || !dir.join(part).is_dir() {
+                    return Err(Error::model(format!(
+                        "{} is a Wan2.1 I2V checkpoint (its transformer takes image tokens) but has no {part}/",
+                        dir.display()
+                    ))
+                    .with_hint("download the complete checkpoint, e.g. Wan-AI/Wan2.1-I2V-14B-480P-Diffusers, including image_encoder/ and image_processor/"));
+                }
+            }
+        } else if !index.expand_timesteps {
             return Err(Error::unsupported(format!(
-                "{} is not an image-conditioned TI2V checkpoint (expand_timesteps is off)",
+                "{} is not image-conditioned: neither a TI2V checkpoint (expand_timesteps) nor an I2V one (image_dim)",
                 dir.display()
             ))
-            .with_hint("use Wan-AI/Wan2.2-TI2V-5B-Diffusers"));
+            .with_hint("use Wan-AI/Wan2.2-TI2V-5B-Diffusers or a Wan2.1 I2V checkpoint"));
         }
         let vcfg = WanVaeConfig::from_dir(&dir.join("vae"))?;
         let multiple =
@@ -97,6 +107,7 @@ impl WanEngine {
             shift,
             device,
             settings,
+            image_conditioned,
         })
     }
 
@@ -139,6 +150,27 @@ impl WanEngine {
         };
         drop(encoder);
         Ok((positive, negative))
+    }
+
+    /// Wan2.1 I2V: the composed picture → CLIP tokens (`hidden_states[-2]`), then frees CLIP.
+    fn encode_image(&self, canvas: &Frame) -> Result<candle_core::Tensor> {
+        let processor = ClipImageProcessor::from_dir(&self.dir.join("image_processor"))?;
+        let encoder =
+            ClipVisionEncoder::from_dir(&self.dir.join("image_encoder"), self.dtype, &self.device)?;
+        let pixels = processor.preprocess(canvas, &self.device)?;
+        let size = encoder.config().image_size;
+        if pixels.dims()[2..] != [size, size] {
+            return Err(Error::model(format!(
+                "image_processor/ makes {:?} pictures but image_encoder/ expects {size}×{size}",
+                &pixels.dims()[2..]
+            ))
+            .with_hint(
+                "the two folders come from different checkpoints; download the model again",
+            ));
+        }
+        let tokens = encoder.penultimate_hidden_states(&pixels)?;
+        drop(encoder);
+        Ok(tokens)
     }
 
     fn settings_json(&self, prompt: &str) -> serde_json::Value {
@@ -254,6 +286,15 @@ impl Engine for WanEngine {
         let (prompt_embeds, negative_embeds) = self.encode_prompts(job.prompt)?;
         let text_ms = t0.elapsed().as_millis();
 
+        let t_image = Instant::now();
+        let image_embeds = if self.image_conditioned {
+            stage("encoding image", 0, 1);
+            Some(self.encode_image(&canvas)?)
+        } else {
+            None
+        };
+        let image_ms = t_image.elapsed().as_millis();
+
         stage("loading model", 0, 1);
         let t1 = Instant::now();
         let mut pipeline = WanI2vPipeline::load(
@@ -271,7 +312,7 @@ impl Engine for WanEngine {
             image: &image,
             prompt_embeds: &prompt_embeds,
             negative_prompt_embeds: negative_embeds.as_ref(),
-            image_embeds: None,
+            image_embeds: image_embeds.as_ref(),
             height: shape.height,
             width: shape.width,
             num_frames: shape.num_frames,
@@ -319,6 +360,7 @@ impl Engine for WanEngine {
         });
         understood["timings_ms"] = json!({
             "text_encoder": text_ms,
+            "image_encoder": image_ms,
             "load": load_ms,
             "denoise": denoise_ms,
             "vae_decode": decode_ms,

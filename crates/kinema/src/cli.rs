@@ -130,8 +130,9 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// wan engine only: the model, a local folder of Wan-AI/Wan2.2-TI2V-5B-Diffusers
-    /// (Hugging Face ids are not downloaded yet).
+    /// wan engine only: a diffusers model folder, or a Hugging Face id already fetched with
+    /// `kinema models pull` [default: Wan-AI/Wan2.2-TI2V-5B-Diffusers]. Wan2.1 I2V
+    /// checkpoints work too.
     #[arg(long, value_name = "DIR_OR_HUB_ID")]
     pub model: Option<String>,
 

@@ -23,40 +23,43 @@ fn kinema(args: &[&str]) -> Output {
 
 #[test]
 fn wan_engine_writes_a_decodable_mp4() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("slime.mp4");
-    let started = Instant::now();
-    let o = kinema(&[
-        "generate",
-        "--engine",
-        "wan",
-        "--model",
-        &root("crates/kinema-diffusion/tests/models/wan-tiny-ti2v"),
-        "--image",
-        &root("samples/characters/slimeBlue.png"),
-        "--prompt",
-        "bounces",
-        "--frames",
-        "5",
-        "--steps",
-        "2",
-        "--out",
-        &out.to_string_lossy(),
-        "--json",
-    ]);
-    let elapsed = started.elapsed();
-    assert!(
-        o.status.success(),
-        "kinema failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    eprintln!("tiny wan generate took {elapsed:?}");
-    let clip = kinema_media::read_clip(&out).unwrap();
-    assert_eq!(clip.len(), 5);
-    assert!(clip.width() > 0 && clip.height() > 0);
-    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let text = summary.to_string();
-    assert!(text.contains("\"steps\":2"), "{text}");
+    // Wan2.2 TI2V layout, and Wan2.1 I2V with its CLIP image encoder.
+    for model in ["wan-tiny-ti2v", "wan-tiny-i2v"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("slime.mp4");
+        let started = Instant::now();
+        let o = kinema(&[
+            "generate",
+            "--engine",
+            "wan",
+            "--model",
+            &root(&format!("crates/kinema-diffusion/tests/models/{model}")),
+            "--image",
+            &root("samples/characters/slimeBlue.png"),
+            "--prompt",
+            "bounces",
+            "--frames",
+            "5",
+            "--steps",
+            "2",
+            "--out",
+            &out.to_string_lossy(),
+            "--json",
+        ]);
+        let elapsed = started.elapsed();
+        assert!(
+            o.status.success(),
+            "kinema failed with {model}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        eprintln!("tiny wan generate ({model}) took {elapsed:?}");
+        let clip = kinema_media::read_clip(&out).unwrap();
+        assert_eq!(clip.len(), 5);
+        assert!(clip.width() > 0 && clip.height() > 0);
+        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let text = summary.to_string();
+        assert!(text.contains("\"steps\":2"), "{text}");
+    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! Model architectures, laid out like diffusers' `models/`.
 
+pub mod clip_vision;
 pub mod umt5;
 pub mod wan;

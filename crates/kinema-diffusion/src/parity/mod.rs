@@ -8,6 +8,7 @@
 //! user-supplied case directories (`KINEMA_PARITY_DIRS`), e.g. fixtures made from real
 //! checkpoints that are too big to commit.
 
+mod clip_vision;
 mod pipeline;
 mod schedulers;
 mod text_encoder;
@@ -316,10 +317,9 @@ impl CaseReport {
 pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
     let comparisons = match case.component.as_str() {
         "flow_match_euler" | "unipc_flow" => schedulers::check(case, device)?,
-        // --- VAE components (owned by the VAE side: src/parity/vae.rs) go here ---
         "wan_vae_encode" => vae::check_encode(case, device)?,
         "wan_vae_decode" => vae::check_decode(case, device)?,
-        // --- end of VAE components ---
+        "clip_vision" => clip_vision::check(case, device)?,
         "umt5_encoder" | "umt5_prompt" => text_encoder::check(case, device)?,
         "wan_transformer" => transformer::check(case, device)?,
         "wan_pipeline" => pipeline::check(case, device)?,
@@ -349,6 +349,7 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "unipc_flow",
     "wan_vae_encode",
     "wan_vae_decode",
+    "clip_vision",
     "umt5_encoder",
     "umt5_prompt",
     "wan_transformer",

@@ -1,9 +1,9 @@
 //! Peak-memory estimate before loading anything, so an oversized request is refused with the
 //! numbers and what to change, instead of the process being killed half-way through.
 //!
-//! The engine runs in two stages that are never resident together: (1) the text encoder,
-//! loaded, run on the prompts and dropped; (2) the transformer and the VAE. The estimate is
-//! the larger stage:
+//! The engine runs in stages that are never resident together: (1) the text encoder,
+//! loaded, run on the prompts and dropped; (1b) for Wan2.1 I2V, the CLIP image encoder, the
+//! same way; (2) the transformer and the VAE. The estimate is the largest stage:
 //!
 //! - **weights**: element counts read from the safetensors headers (no tensor is loaded) ×
 //!   the size of the dtype they are converted to.
@@ -16,6 +16,7 @@
 //!   for one temporal chunk (`channels × temporal_scale × H/patch × W/patch`), plus the
 //!   decoded video in float32 (twice: raw and post-processed).
 //! - **text stage**: umT5 weights plus `max_len × (d_model·8 + d_ff·2)` per prompt.
+//! - **image stage**: CLIP weights plus `positions × (hidden·10 + intermediate·2)` floats.
 //!
 //! It is deliberately rough (±30 %); what matters is the order of magnitude. Available memory
 //! is `MemAvailable` from `/proc/meminfo` on the CPU. For CUDA devices candle exposes no free
@@ -40,6 +41,9 @@ const GIB: f64 = (1u64 << 30) as f64;
 pub struct MemoryEstimate {
     pub text_encoder_weights: u64,
     pub text_encoder_activations: u64,
+    /// Zero unless the checkpoint has an `image_encoder/` (Wan2.1 I2V).
+    pub image_encoder_weights: u64,
+    pub image_encoder_activations: u64,
     pub transformer_weights: u64,
     pub vae_weights: u64,
     pub transformer_activations: u64,
@@ -51,15 +55,21 @@ impl MemoryEstimate {
         self.text_encoder_weights + self.text_encoder_activations
     }
 
+    pub fn image_stage(&self) -> u64 {
+        self.image_encoder_weights + self.image_encoder_activations
+    }
+
     pub fn denoise_stage(&self) -> u64 {
         self.transformer_weights
             + self.vae_weights
             + self.transformer_activations.max(self.vae_activations)
     }
 
-    /// The peak: the larger of the two stages.
+    /// The peak: the largest stage.
     pub fn peak(&self) -> u64 {
-        self.text_stage().max(self.denoise_stage())
+        self.text_stage()
+            .max(self.image_stage())
+            .max(self.denoise_stage())
     }
 }
 
@@ -87,6 +97,15 @@ pub fn estimate(dir: &Path, shape: &RequestShape) -> Result<MemoryEstimate> {
         let prompts = if shape.guidance { 2 } else { 1 };
         let act = prompts * shape.max_sequence_length as u64 * (d_model * 8 + d_ff * 2) * 4;
         (elems * size, act)
+    } else {
+        (0, 0)
+    };
+    let image_dir = dir.join("image_encoder");
+    let (image_weights, image_act) = if image_dir.is_dir() {
+        let elems = elements(&crate::models::umt5::weight_files(&image_dir)?)?;
+        let cfg = crate::models::clip_vision::ClipVisionConfig::from_dir(&image_dir)?;
+        let per_token = (cfg.hidden_size * 10 + cfg.intermediate_size * 2) as u64;
+        (elems * size, cfg.num_positions() as u64 * per_token * 4)
     } else {
         (0, 0)
     };
@@ -124,6 +143,8 @@ pub fn estimate(dir: &Path, shape: &RequestShape) -> Result<MemoryEstimate> {
     Ok(MemoryEstimate {
         text_encoder_weights: text_weights,
         text_encoder_activations: text_act,
+        image_encoder_weights: image_weights,
+        image_encoder_activations: image_act,
         transformer_weights,
         vae_weights,
         transformer_activations,
@@ -169,10 +190,15 @@ pub fn check_fits(estimate: &MemoryEstimate, available: u64, shape: &RequestShap
         return Ok(());
     }
     let gib = |b: u64| b as f64 / GIB;
-    let stage = if estimate.text_stage() >= estimate.denoise_stage() {
+    let stage = if estimate.text_stage() == peak {
         format!(
             "the text encoder stage ({:.1} GiB of weights)",
             gib(estimate.text_encoder_weights)
+        )
+    } else if estimate.image_stage() == peak {
+        format!(
+            "the image encoder stage ({:.1} GiB of weights)",
+            gib(estimate.image_encoder_weights)
         )
     } else {
         format!(
@@ -208,6 +234,8 @@ mod tests {
         MemoryEstimate {
             text_encoder_weights: gib << 30,
             text_encoder_activations: 0,
+            image_encoder_weights: 0,
+            image_encoder_activations: 0,
             transformer_weights: 1 << 30,
             vae_weights: 0,
             transformer_activations: 0,
@@ -229,6 +257,8 @@ mod tests {
         let e = MemoryEstimate {
             text_encoder_weights: 10,
             text_encoder_activations: 5,
+            image_encoder_weights: 0,
+            image_encoder_activations: 0,
             transformer_weights: 7,
             vae_weights: 1,
             transformer_activations: 3,
@@ -237,6 +267,13 @@ mod tests {
         assert_eq!(e.text_stage(), 15);
         assert_eq!(e.denoise_stage(), 12);
         assert_eq!(e.peak(), 15);
+        let with_image = MemoryEstimate {
+            image_encoder_weights: 14,
+            image_encoder_activations: 2,
+            ..e
+        };
+        assert_eq!(with_image.image_stage(), 16);
+        assert_eq!(with_image.peak(), 16);
     }
 
     #[test]

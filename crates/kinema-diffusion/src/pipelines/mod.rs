@@ -3,10 +3,12 @@
 //!
 //! - [`wan_i2v`]: diffusers' `WanImageToVideoPipeline` (Wan2.2 TI2V-5B, and Wan2.1 I2V given
 //!   CLIP image embeddings).
+//! - [`clip_image`]: the CLIP image preprocessing Wan2.1 I2V's image encoder expects.
 //! - [`noise`]: the documented seeded Gaussian generator for the initial latents.
 //! - [`model_index`]: what a pipeline folder holds and how it must be run.
 //! - [`image`]: frames ↔ tensors and resampling; [`memory`]: the peak-memory estimate.
 
+pub mod clip_image;
 pub mod image;
 pub mod memory;
 pub mod model_index;

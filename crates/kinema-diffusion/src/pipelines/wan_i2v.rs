@@ -7,8 +7,8 @@
 //!   more, then the latents are denormalised and decoded.
 //! - otherwise (Wan2.1 I2V): the image followed by `num_frames - 1` grey (zero) frames is
 //!   encoded, and a 4-channel first-frame mask plus those latents are concatenated to the noisy
-//!   latents as extra input channels. CLIP image embeddings are an input (`image_embeds`): this
-//!   crate has no CLIP vision encoder yet.
+//!   latents as extra input channels. CLIP image embeddings are an input (`image_embeds`), made
+//!   by [`crate::models::clip_vision`] from the same picture (the engine does that).
 //!
 //! Classifier-free guidance runs the model twice per step (conditional, then unconditional)
 //! and mixes `uncond + g·(cond − uncond)`, exactly as diffusers does for `g > 1`.

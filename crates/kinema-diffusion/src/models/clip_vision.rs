@@ -1,0 +1,331 @@
+//! The CLIP vision encoder that Wan2.1 I2V checkpoints carry as `image_encoder/`
+//! (transformers' `CLIPVisionModel`; Wan2.1 uses a ViT-H/14).
+//!
+//! Why only part of it: diffusers' Wan I2V pipeline conditions on
+//! `hidden_states[-2]`, the token sequence *before* the last encoder layer, with no final
+//! norm or projection. So the last layer and `post_layernorm` are never loaded or run.
+//! Weight paths mirror the checkpoint (`vision_model.embeddings.*`,
+//! `vision_model.pre_layrnorm.*`, `vision_model.encoder.layers.{i}.*`; transformers 5 writes
+//! the same keys without `vision_model.`, and both load).
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{LayerNorm, Linear, VarBuilder};
+use kinema_core::{Error, Result};
+use serde::Deserialize;
+
+use crate::nn::attention::{attention, AttentionChunks};
+use crate::nn::fastmath::gelu_tanh_tensor;
+use crate::weights;
+
+/// `config.json` of a `CLIPVisionModel` (the vision fields at top level), or of a full
+/// `CLIPModel` whose `vision_config` holds them.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ClipVisionConfig {
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_attention_heads: usize,
+    pub num_hidden_layers: usize,
+    pub image_size: usize,
+    pub patch_size: usize,
+    #[serde(default = "default_channels")]
+    pub num_channels: usize,
+    /// transformers' default for CLIP is `quick_gelu`; Wan2.1's ViT-H uses `gelu`.
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+}
+
+fn default_channels() -> usize {
+    3
+}
+fn default_act() -> String {
+    "quick_gelu".into()
+}
+fn default_eps() -> f64 {
+    1e-5
+}
+
+impl ClipVisionConfig {
+    /// Reads `<dir>/config.json`.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let raw: serde_json::Value = weights::read_config(dir)?;
+        let fields = raw.get("vision_config").cloned().unwrap_or(raw);
+        let config: ClipVisionConfig = serde_json::from_value(fields).map_err(|e| {
+            Error::model(format!(
+                "{}: not a CLIP vision config: {e}",
+                dir.join("config.json").display()
+            ))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
+            return Err(Error::model(format!(
+                "CLIP vision: hidden_size {} is not a multiple of num_attention_heads {}",
+                self.hidden_size, self.num_attention_heads
+            )));
+        }
+        if self.patch_size == 0 || !self.image_size.is_multiple_of(self.patch_size) {
+            return Err(Error::model(format!(
+                "CLIP vision: image_size {} is not a multiple of patch_size {}",
+                self.image_size, self.patch_size
+            )));
+        }
+        if self.num_hidden_layers < 2 {
+            return Err(Error::model(
+                "CLIP vision: the Wan pipeline reads the second-to-last layer, so at least 2 layers are needed",
+            ));
+        }
+        Activation::parse(&self.hidden_act)?;
+        Ok(())
+    }
+
+    /// Patch tokens plus the class token.
+    pub fn num_positions(&self) -> usize {
+        (self.image_size / self.patch_size).pow(2) + 1
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Activation {
+    /// Exact (erf) GELU: transformers' `gelu`.
+    Gelu,
+    /// `x·sigmoid(1.702·x)`: OpenAI CLIP's `quick_gelu`.
+    QuickGelu,
+    /// The tanh approximation: `gelu_new`, `gelu_pytorch_tanh`.
+    GeluTanh,
+}
+
+impl Activation {
+    fn parse(name: &str) -> Result<Self> {
+        match name {
+            "gelu" => Ok(Activation::Gelu),
+            "quick_gelu" => Ok(Activation::QuickGelu),
+            "gelu_new" | "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
+            other => Err(Error::unsupported(format!(
+                "CLIP vision: hidden_act `{other}` is not implemented"
+            ))
+            .with_hint("supported: gelu, quick_gelu, gelu_new, gelu_pytorch_tanh")),
+        }
+    }
+
+    fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Activation::Gelu => x.gelu_erf(),
+            Activation::QuickGelu => x * candle_nn::ops::sigmoid(&(x * 1.702)?)?,
+            Activation::GeluTanh => gelu_tanh_tensor(x),
+        }
+    }
+}
+
+struct EncoderLayer {
+    layer_norm1: LayerNorm,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    layer_norm2: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+}
+
+/// The vision tower up to (not including) its last layer.
+pub struct ClipVisionEncoder {
+    config: ClipVisionConfig,
+    activation: Activation,
+    class_embedding: Tensor,
+    patch_embedding: Tensor,
+    position_embedding: Tensor,
+    pre_layrnorm: LayerNorm,
+    layers: Vec<EncoderLayer>,
+}
+
+fn linear(vb: &VarBuilder, input: usize, output: usize) -> Result<Linear> {
+    Ok(Linear::new(
+        weights::get(vb, &[output, input], "weight")?,
+        Some(weights::get(vb, &[output], "bias")?),
+    ))
+}
+
+fn layer_norm(vb: &VarBuilder, dim: usize, eps: f64) -> Result<LayerNorm> {
+    Ok(LayerNorm::new(
+        weights::get(vb, &[dim], "weight")?,
+        weights::get(vb, &[dim], "bias")?,
+        eps,
+    ))
+}
+
+fn model_err(what: &'static str) -> impl FnOnce(candle_core::Error) -> Error {
+    move |e| Error::model(format!("CLIP vision encoder: {what} failed")).with_source(e)
+}
+
+impl ClipVisionEncoder {
+    /// Loads a transformers `image_encoder/` folder: `config.json` plus `model.safetensors`
+    /// or its shards.
+    pub fn from_dir(dir: &Path, dtype: DType, device: &Device) -> Result<Self> {
+        let config = ClipVisionConfig::from_dir(dir)?;
+        let vb = crate::models::umt5::var_builder(dir, dtype, device)?;
+        // transformers 4 saves `vision_model.*` (the released Wan2.1 folders); 5 drops the prefix.
+        let vb = if vb.contains_tensor("vision_model.embeddings.class_embedding") {
+            vb.pp("vision_model")
+        } else {
+            vb
+        };
+        Self::new(config, &vb)
+    }
+
+    /// Builds from weights at the vision tower's own paths (`embeddings.*`, `encoder.*`).
+    pub fn new(config: ClipVisionConfig, vb: &VarBuilder) -> Result<Self> {
+        config.validate()?;
+        let activation = Activation::parse(&config.hidden_act)?;
+        let (d, p, eps) = (config.hidden_size, config.patch_size, config.layer_norm_eps);
+        let emb = vb.pp("embeddings");
+        let class_embedding = weights::get(&emb, &[d], "class_embedding")?;
+        let patch_embedding = weights::get(
+            &emb.pp("patch_embedding"),
+            &[d, config.num_channels, p, p],
+            "weight",
+        )?;
+        let position_embedding = weights::get(
+            &emb.pp("position_embedding"),
+            &[config.num_positions(), d],
+            "weight",
+        )?;
+        let pre_layrnorm = layer_norm(&vb.pp("pre_layrnorm"), d, eps)?;
+        let mut layers = Vec::new();
+        for i in 0..config.num_hidden_layers - 1 {
+            let l = vb.pp(format!("encoder.layers.{i}"));
+            let attn = l.pp("self_attn");
+            layers.push(EncoderLayer {
+                layer_norm1: layer_norm(&l.pp("layer_norm1"), d, eps)?,
+                q: linear(&attn.pp("q_proj"), d, d)?,
+                k: linear(&attn.pp("k_proj"), d, d)?,
+                v: linear(&attn.pp("v_proj"), d, d)?,
+                out: linear(&attn.pp("out_proj"), d, d)?,
+                layer_norm2: layer_norm(&l.pp("layer_norm2"), d, eps)?,
+                fc1: linear(&l.pp("mlp.fc1"), d, config.intermediate_size)?,
+                fc2: linear(&l.pp("mlp.fc2"), config.intermediate_size, d)?,
+            });
+        }
+        Ok(ClipVisionEncoder {
+            config,
+            activation,
+            class_embedding,
+            patch_embedding,
+            position_embedding,
+            pre_layrnorm,
+            layers,
+        })
+    }
+
+    pub fn config(&self) -> &ClipVisionConfig {
+        &self.config
+    }
+
+    /// `pixel_values` `[B, 3, S, S]` (already normalised, S = `image_size`) →
+    /// `hidden_states[-2]` `[B, num_positions, hidden_size]`, in the model's dtype.
+    pub fn penultimate_hidden_states(&self, pixel_values: &Tensor) -> Result<Tensor> {
+        let (b, c, h, w) = pixel_values.dims4().map_err(|_| {
+            Error::model(format!(
+                "CLIP vision: pixel_values must be [B, 3, S, S], got {:?}",
+                pixel_values.dims()
+            ))
+        })?;
+        let s = self.config.image_size;
+        if (c, h, w) != (self.config.num_channels, s, s) {
+            return Err(Error::model(format!(
+                "CLIP vision: pixel_values {:?} do not match the model's {}×{s}×{s}",
+                pixel_values.dims(),
+                self.config.num_channels
+            )));
+        }
+        let d = self.config.hidden_size;
+        let embed = || -> candle_core::Result<Tensor> {
+            let x = pixel_values.to_dtype(self.patch_embedding.dtype())?;
+            let patches = x
+                .conv2d(&self.patch_embedding, 0, self.config.patch_size, 1, 1)?
+                .flatten_from(2)?
+                .transpose(1, 2)?;
+            let cls = self.class_embedding.reshape((1, 1, d))?.repeat((b, 1, 1))?;
+            let x = Tensor::cat(&[&cls, &patches], 1)?
+                .broadcast_add(&self.position_embedding.unsqueeze(0)?)?;
+            self.pre_layrnorm.forward(&x)
+        };
+        let mut x = embed().map_err(model_err("embedding"))?;
+        for layer in &self.layers {
+            x = self.layer(layer, &x).map_err(model_err("encoder layer"))?;
+        }
+        Ok(x)
+    }
+
+    fn layer(&self, l: &EncoderLayer, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, n, d) = x.dims3()?;
+        let heads = self.config.num_attention_heads;
+        let hd = d / heads;
+        let h = l.layer_norm1.forward(x)?;
+        let split = |t: Tensor| t.reshape((b, n, heads, hd))?.transpose(1, 2);
+        let q = split(l.q.forward(&h)?)?;
+        let k = split(l.k.forward(&h)?)?;
+        let v = split(l.v.forward(&h)?)?;
+        let a = attention(
+            &q,
+            &k,
+            &v,
+            None,
+            1.0 / (hd as f64).sqrt(),
+            AttentionChunks::default(),
+        )?
+        .transpose(1, 2)?
+        .reshape((b, n, d))?;
+        let x = (x + l.out.forward(&a)?)?;
+        let h = l.layer_norm2.forward(&x)?;
+        let h = l
+            .fc2
+            .forward(&self.activation.apply(&l.fc1.forward(&h)?)?)?;
+        x + h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(json: &str) -> Result<ClipVisionConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), json).unwrap();
+        ClipVisionConfig::from_dir(dir.path())
+    }
+
+    const VISION: &str = r#""hidden_size": 1280, "intermediate_size": 5120, "num_attention_heads": 16,
+        "num_hidden_layers": 32, "image_size": 224, "patch_size": 14"#;
+
+    #[test]
+    fn reads_vision_and_full_clip_configs() {
+        let c = config_in(&format!(r#"{{{VISION}, "hidden_act": "gelu"}}"#)).unwrap();
+        assert_eq!((c.num_positions(), c.hidden_act.as_str()), (257, "gelu"));
+        let nested = config_in(&format!(
+            r#"{{"model_type": "clip", "vision_config": {{{VISION}}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(nested.hidden_act, "quick_gelu");
+        assert_eq!(nested.layer_norm_eps, 1e-5);
+    }
+
+    #[test]
+    fn unsupported_settings_are_named() {
+        let err = config_in(&format!(r#"{{{VISION}, "hidden_act": "silu"}}"#)).unwrap_err();
+        assert!(err.message.contains("`silu`"), "{}", err.message);
+        let one_layer = VISION.replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 1");
+        let err = config_in(&format!("{{{one_layer}}}")).unwrap_err();
+        assert!(err.message.contains("second-to-last"), "{}", err.message);
+        let odd = VISION.replace("\"patch_size\": 14", "\"patch_size\": 15");
+        assert!(config_in(&format!("{{{odd}}}")).is_err());
+    }
+}
