@@ -30,6 +30,42 @@ pub fn canvas_for(character: &Character) -> (u32, u32, Placement) {
 /// Deformed vertex positions of every layer for `pose` (image coordinates).
 pub fn deform(model: &Model, pose: &Pose) -> Vec<Vec<[f32; 2]>> {
     let transforms = model.skeleton.joint_transforms(pose);
+    let mut layers = deform_layers(model, pose, &transforms);
+    if !pose.is_rest() {
+        rest_on_ground(&mut layers, rest_ground(model));
+    }
+    layers
+}
+
+/// The ground line as the meshes see it: their lowest vertex at rest (meshes reach a little
+/// past the silhouette's last row).
+pub fn rest_ground(model: &Model) -> f32 {
+    model
+        .layers
+        .iter()
+        .flat_map(|l| l.mesh.vertices.iter())
+        .map(|p| p[1])
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// Tilting the body about the ground pivot (a fall, a lean, a body rig bending its spine)
+/// swings the side it leans to below the ground line, by up to half the character's width:
+/// past the canvas bottom, and visibly sunk into the floor. Lifting the body until its
+/// lowest point is back on the ground makes it tip over its edge instead, as a falling body
+/// does; poses that stay above the ground (every step of a walk, a jump) are untouched.
+fn rest_on_ground(layers: &mut [Vec<[f32; 2]>], ground: f32) {
+    let lowest = layers
+        .iter()
+        .flatten()
+        .map(|p| p[1])
+        .fold(f32::NEG_INFINITY, f32::max);
+    if lowest > ground {
+        let lift = lowest - ground;
+        layers.iter_mut().flatten().for_each(|p| p[1] -= lift);
+    }
+}
+
+fn deform_layers(model: &Model, pose: &Pose, transforms: &[Affine]) -> Vec<Vec<[f32; 2]>> {
     model
         .layers
         .iter()
@@ -40,12 +76,12 @@ pub fn deform(model: &Model, pose: &Pose) -> Vec<Vec<[f32; 2]>> {
                     let flap = Affine::rotation_about(pose.get(Channel::Flap) * sign, anchor);
                     let moved: Vec<[f32; 2]> =
                         layer.mesh.vertices.iter().map(|&v| flap.apply(v)).collect();
-                    skin(&moved, &layer.influences, &transforms, &mut out);
+                    skin(&moved, &layer.influences, transforms, &mut out);
                 }
                 _ => skin(
                     &layer.mesh.vertices,
                     &layer.influences,
-                    &transforms,
+                    transforms,
                     &mut out,
                 ),
             }
@@ -124,6 +160,42 @@ mod tests {
     use super::*;
     use crate::parts::build_model;
     use crate::skeleton::{auto_rig, tests::stick_figure};
+
+    /// Falling over tips the body over its edge: no frame of `die` (or any tilting action)
+    /// puts a vertex below the ground line, so nothing is cut off at the canvas bottom.
+    #[test]
+    fn tilted_bodies_stay_on_the_ground() {
+        let c = stick_figure();
+        let rig = auto_rig(&c).unwrap();
+        let model = build_model(&c, &rig).unwrap();
+        let ground = rest_ground(&model);
+        let spec = kinema_core::ClipSpec {
+            frames: 20,
+            fps: 12,
+            seed: 0,
+            looping: false,
+        };
+        for prompt in ["die", "attack", "hurt"] {
+            let plan = crate::text::understand(prompt).unwrap();
+            let frames = crate::timeline::frame_poses(&plan, rig.kind, &spec);
+            let mut tilted = false;
+            for f in &frames {
+                tilted |= f.pose.get(Channel::RootRot).abs() > 30.0;
+                let lowest = deform(&model, &f.pose)
+                    .iter()
+                    .flatten()
+                    .map(|p| p[1])
+                    .fold(f32::NEG_INFINITY, f32::max);
+                assert!(
+                    lowest <= ground + 1e-3,
+                    "{prompt}: vertex at {lowest}, ground {ground}"
+                );
+            }
+            if prompt == "die" {
+                assert!(tilted, "die should tip the body over");
+            }
+        }
+    }
 
     #[test]
     fn rest_pose_reproduces_the_input() {

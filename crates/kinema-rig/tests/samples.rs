@@ -77,6 +77,21 @@ fn every_sample_does_every_action() {
             } else {
                 assert!(moved > 0.3, "{label}: barely moves ({moved:.3})");
             }
+            // Nothing reaches the canvas border, i.e. nothing is cut off (a fall once sank
+            // half the body below the ground line).
+            for (i, f) in clip.frames.iter().enumerate() {
+                let (w, h) = (f.width, f.height);
+                let border = (0..w)
+                    .flat_map(|x| [(x, 0), (x, h - 1)])
+                    .chain((0..h).flat_map(|y| [(0, y), (w - 1, y)]));
+                for (x, y) in border {
+                    let a = f.pixel(x, y)[3];
+                    assert!(
+                        a <= 8,
+                        "{label} frame {i}: pixel ({x},{y}) on the canvas border has alpha {a}"
+                    );
+                }
+            }
             if single_blob {
                 for (i, f) in clip.frames.iter().enumerate() {
                     let share = dominant_share(f);
