@@ -58,22 +58,15 @@ pub(crate) fn attention_f32(q: &[f32], k: &[f32], v: &[f32], s: Dims) -> Vec<f32
                 .for_each(|(blk, out_b)| {
                     let r0 = blk * rows;
                     let n = out_b.len() / s.dv;
-                    SCORES.with(|buf| {
-                        let mut buf = buf.borrow_mut();
-                        if buf.len() < n * s.nk {
-                            buf.resize(n * s.nk, 0.0);
-                        }
-                        let scores = &mut buf[..n * s.nk];
-                        block(
-                            &q_h[r0 * s.d..(r0 + n) * s.d],
-                            k_h,
-                            v_h,
-                            scores,
-                            out_b,
-                            n,
-                            s,
-                        );
-                    });
+                    // Taken, not borrowed, so no borrow is held if this thread is ever
+                    // handed other work while inside `block`.
+                    let mut buf = SCORES.with(RefCell::take);
+                    if buf.len() < n * s.nk {
+                        buf.resize(n * s.nk, 0.0);
+                    }
+                    let q_b = &q_h[r0 * s.d..(r0 + n) * s.d];
+                    block(q_b, k_h, v_h, &mut buf[..n * s.nk], out_b, n, s);
+                    SCORES.with(|slot| slot.replace(buf));
                 });
         });
     out

@@ -480,3 +480,50 @@ fn half_precision_inputs_round_trip_their_dtype() {
     assert_eq!(y.dtype(), DType::BF16);
     assert_eq!(y.dims(), [1, 2, 3, 4, 4]);
 }
+
+/// Convolutions run from rayon tasks (an eval suite runs engines in parallel): a worker
+/// that picks up another convolution while inside one must not trip over its scratch
+/// buffers, and every result must equal the sequential one.
+#[test]
+fn winograd_is_safe_inside_rayon_tasks() {
+    use rayon::prelude::*;
+    let (c, o, t, hw) = (16, 16, 3, 24);
+    let x = Tensor::from_vec(
+        rand_vec(c * t * hw * hw, 11),
+        (1, c, t, hw, hw),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let w = Tensor::from_vec(rand_vec(o * c * 27, 12), (o, c, 3, 3, 3), &Device::Cpu).unwrap();
+    let conv = Conv3d::new(
+        w,
+        None,
+        Conv3dConfig {
+            stride: [1, 1, 1],
+            padding: Pad3d::symmetric(1, 1, 1),
+        },
+    )
+    .unwrap()
+    .with_cpu_kernel(CpuConvKernel::Winograd);
+    let want = conv
+        .forward(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let got: Vec<Vec<f32>> = (0..16)
+        .into_par_iter()
+        .map(|_| {
+            conv.forward(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        })
+        .collect();
+    for g in got {
+        assert_eq!(g, want);
+    }
+}

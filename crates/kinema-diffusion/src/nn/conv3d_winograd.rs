@@ -85,15 +85,19 @@ pub(crate) fn conv3d_winograd_blocked(
     let tw = wo.div_ceil(2);
     let tiles = ho.div_ceil(2) * tw;
     let nb = block_tiles.clamp(1, tiles);
-    SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        let Scratch { u, v, m } = &mut *scratch;
+    // Taken out rather than borrowed: the work below runs rayon tasks, and a caller that is
+    // itself a rayon worker (an eval suite running engines in parallel) may pick up another
+    // convolution meanwhile; that one then finds no buffers and allocates its own.
+    let mut scratch = SCRATCH.with(RefCell::take);
+    {
+        let Scratch { u, v, m } = &mut scratch;
         transform_weights(grown(u, kt * o * 16 * c), w_taps, c);
         let u = &u[..kt * o * 16 * c];
         let v = grown(v, c * 16 * nb);
         let m = grown(m, o * 16 * nb);
         run_blocks(&mut out, x, u, v, m, bias, g, nb);
-    });
+    }
+    SCRATCH.with(|slot| slot.replace(scratch));
     out
 }
 
