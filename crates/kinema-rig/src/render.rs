@@ -16,7 +16,7 @@ pub fn canvas_for(character: &Character) -> (u32, u32, Placement) {
     let (w, h) = (character.width(), character.height());
     let side = (0.45 * h as f32).ceil() as u32 + 2;
     let top = (0.42 * h as f32).ceil() as u32 + 2;
-    let bottom = (0.04 * h as f32).ceil() as u32 + 2;
+    let bottom = bottom_margin(h);
     (
         w + 2 * side,
         h + top + bottom,
@@ -27,12 +27,25 @@ pub fn canvas_for(character: &Character) -> (u32, u32, Placement) {
     )
 }
 
+/// Rows of canvas below the character image, room for squash and a sagging body.
+fn bottom_margin(image_height: u32) -> u32 {
+    (0.04 * image_height as f32).ceil() as u32 + 2
+}
+
 /// Deformed vertex positions of every layer for `pose` (image coordinates).
 pub fn deform(model: &Model, pose: &Pose) -> Vec<Vec<[f32; 2]>> {
     let transforms = model.skeleton.joint_transforms(pose);
     let mut layers = deform_layers(model, pose, &transforms);
     if !pose.is_rest() {
-        rest_on_ground(&mut layers, rest_ground(model));
+        // A whole-body tilt rests on the ground; any other pose only has to stay on the
+        // canvas (two rows above its bottom edge): lifting every small dip would make walks
+        // bob.
+        let floor = if pose.get(Channel::RootRot) != 0.0 {
+            rest_ground(model)
+        } else {
+            (model.height as u32 + bottom_margin(model.height as u32)) as f32 - 2.0
+        };
+        rest_on_ground(&mut layers, floor);
     }
     layers
 }
@@ -51,16 +64,16 @@ pub fn rest_ground(model: &Model) -> f32 {
 /// Tilting the body about the ground pivot (a fall, a lean, a body rig bending its spine)
 /// swings the side it leans to below the ground line, by up to half the character's width:
 /// past the canvas bottom, and visibly sunk into the floor. Lifting the body until its
-/// lowest point is back on the ground makes it tip over its edge instead, as a falling body
-/// does; poses that stay above the ground (every step of a walk, a jump) are untouched.
-fn rest_on_ground(layers: &mut [Vec<[f32; 2]>], ground: f32) {
+/// lowest point is back on `floor` makes it tip over its edge instead, as a falling body
+/// does; poses that stay above it (every step of a walk, a jump) are untouched.
+fn rest_on_ground(layers: &mut [Vec<[f32; 2]>], floor: f32) {
     let lowest = layers
         .iter()
         .flatten()
         .map(|p| p[1])
         .fold(f32::NEG_INFINITY, f32::max);
-    if lowest > ground {
-        let lift = lowest - ground;
+    if lowest > floor {
+        let lift = lowest - floor;
         layers.iter_mut().flatten().for_each(|p| p[1] -= lift);
     }
 }
