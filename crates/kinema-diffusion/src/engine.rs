@@ -267,6 +267,7 @@ impl Engine for WanEngine {
             max_sequence_length: self.settings.max_sequence_length,
             guidance: self.settings.guidance > 1.0,
             dtype: self.dtype,
+            cpu: self.device.is_cpu(),
         };
         let estimate = memory::estimate(&self.dir, &shape)?;
         let available = memory::available_memory();

@@ -9,6 +9,7 @@
 
 use candle_core::{DType, Result, Tensor, D};
 
+pub use super::attention_cpu::cpu_score_block_bytes;
 use super::attention_cpu::{attention_f32, Dims};
 
 /// Runs `f` on a contiguous f32 CPU tensor's data, without copying it.

@@ -25,6 +25,16 @@ thread_local! {
     static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Bytes of the score block each thread holds for `queries × keys` (for memory estimates):
+/// at most about 4 MiB, more only past 65 536 keys, where blocks shrink to their minimum
+/// height.
+pub fn cpu_score_block_bytes(queries: usize, keys: usize) -> u64 {
+    let rows = (SCORE_BLOCK_FLOATS / keys.max(1))
+        .clamp(MIN_ROWS, MAX_ROWS)
+        .min(queries);
+    (rows * keys * std::mem::size_of::<f32>()) as u64
+}
+
 /// Shapes of one call: `heads` independent problems (batch × heads), `nq` queries and `nk`
 /// keys of width `d`, values of width `dv`.
 #[derive(Clone, Copy, Debug)]

@@ -9,8 +9,9 @@
 //!   the size of the dtype they are converted to.
 //! - **transformer activations**: `tokens × (ACT_PER_DIM·dim + 2·ffn_dim) × dtype size`
 //!   (`ACT_PER_DIM` = 10 covers the residual stream, norms, q/k/v, attention output and
-//!   modulation copies alive in one block), plus one attention score block (at most 256 MiB:
-//!   the default [`crate::nn::attention::AttentionChunks`]), times two when classifier-free
+//!   modulation copies alive in one block), plus the attention scores (on the CPU one ≈4 MiB
+//!   block per thread for the fused kernel; elsewhere one block of at most 256 MiB, the
+//!   default [`crate::nn::attention::AttentionChunks`]), times two when classifier-free
 //!   guidance keeps both predictions.
 //! - **VAE decode**: `VAE_FACTOR` (4) tensors of the decoder's widest full-resolution stage
 //!   for one temporal chunk (`channels × temporal_scale × H/patch × W/patch`), plus the
@@ -82,6 +83,9 @@ pub struct RequestShape {
     pub max_sequence_length: usize,
     pub guidance: bool,
     pub dtype: DType,
+    /// Runs on the CPU, where attention is the fused kernel (one small score block per
+    /// thread) rather than chunked matmuls (up to 256 MiB of scores).
+    pub cpu: bool,
 }
 
 /// Estimates a pipeline folder (`text_encoder/`, `transformer/`, `vae/`) for `shape`.
@@ -126,8 +130,13 @@ pub fn estimate(dir: &Path, shape: &RequestShape) -> Result<MemoryEstimate> {
     let tokens = tokens as u64;
     let dim = tcfg.inner_dim() as u64;
     let heads = tcfg.num_attention_heads as u64;
-    let per_pass = tokens * (ACT_PER_DIM * dim + 2 * tcfg.ffn_dim as u64) * size
-        + (tokens * tokens * heads * 4).min(MAX_SCORE_BYTES);
+    let scores = if shape.cpu {
+        rayon::current_num_threads() as u64
+            * crate::nn::attention::cpu_score_block_bytes(tokens as usize, tokens as usize)
+    } else {
+        (tokens * tokens * heads * 4).min(MAX_SCORE_BYTES)
+    };
+    let per_pass = tokens * (ACT_PER_DIM * dim + 2 * tcfg.ffn_dim as u64) * size + scores;
     let transformer_activations = if shape.guidance {
         per_pass * 2
     } else {
@@ -250,6 +259,7 @@ mod tests {
         max_sequence_length: 512,
         guidance: true,
         dtype: DType::F32,
+        cpu: true,
     };
 
     #[test]
@@ -274,6 +284,29 @@ mod tests {
         };
         assert_eq!(with_image.image_stage(), 16);
         assert_eq!(with_image.peak(), 16);
+    }
+
+    #[test]
+    fn cpu_attention_needs_one_small_block_per_thread() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/wan-tiny-ti2v");
+        let gpu = estimate(
+            &dir,
+            &RequestShape {
+                cpu: false,
+                ..SHAPE
+            },
+        )
+        .unwrap();
+        let cpu = estimate(&dir, &SHAPE).unwrap();
+        // 704×1280×121 is 27 k tokens: 256 MiB of scores per pass for chunked attention, a
+        // few MiB per thread for the fused CPU kernel.
+        let per_pass = |e: &MemoryEstimate| e.transformer_activations / 2;
+        let threads = rayon::current_num_threads() as u64;
+        assert!(per_pass(&gpu) - per_pass(&cpu) > 200 << 20);
+        assert!(per_pass(&gpu) - per_pass(&cpu) < (256 << 20));
+        assert!(crate::nn::attention::cpu_score_block_bytes(27_000, 27_000) * threads < 64 << 20);
+        assert_eq!(crate::nn::attention::cpu_score_block_bytes(10, 10), 400);
     }
 
     #[test]
