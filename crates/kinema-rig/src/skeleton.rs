@@ -80,9 +80,12 @@ impl Profile {
     fn h(&self) -> f32 {
         (self.y1 - self.y0) as f32
     }
-    /// The two widest runs of a row, left to right, if both are substantial.
+    /// The two runs on either side of the row's middle gap, left to right, if both are
+    /// substantial: the legs. Not simply the two widest runs: where hands hang beside the
+    /// legs a row reads hand, leg, leg, hand, and the two hands are the widest, evenly
+    /// spaced about the middle, so they passed for legs and the leg bones landed on the hands.
     fn two_legs(&self, y: usize, min_width: usize) -> Option<((usize, usize), (usize, usize))> {
-        let mut runs: Vec<(usize, usize)> = self.runs[y]
+        let runs: Vec<(usize, usize)> = self.runs[y]
             .iter()
             .copied()
             .filter(|r| r.1 - r.0 >= min_width)
@@ -90,16 +93,17 @@ impl Profile {
         if runs.len() < 2 {
             return None;
         }
-        runs.sort_by_key(|r| std::cmp::Reverse(r.1 - r.0));
-        let (mut a, mut b) = (runs[0], runs[1]);
-        if a.0 > b.0 {
-            std::mem::swap(&mut a, &mut b);
-        }
+        let mid = (self.x0 + self.x1) as f32 * 0.5;
+        let gap_center = |i: usize| (runs[i].1 + runs[i + 1].0) as f32 * 0.5;
+        let i = (0..runs.len() - 1).min_by(|&a, &b| {
+            (gap_center(a) - mid)
+                .abs()
+                .total_cmp(&(gap_center(b) - mid).abs())
+        })?;
+        let (a, b) = (runs[i], runs[i + 1]);
         // Legs: similar widths with the gap near the middle (a hand beside the body is not).
         let (wa, wb) = ((a.1 - a.0) as f32, (b.1 - b.0) as f32);
-        let gap_center = (a.1 + b.0) as f32 * 0.5;
-        let mid = (self.x0 + self.x1) as f32 * 0.5;
-        let centered = (gap_center - mid).abs() < 0.15 * (self.x1 - self.x0) as f32;
+        let centered = (gap_center(i) - mid).abs() < 0.15 * (self.x1 - self.x0) as f32;
         (centered && wa.min(wb) >= 0.4 * wa.max(wb)).then_some((a, b))
     }
 }

@@ -26,6 +26,24 @@ fn samples_get_the_expected_rig_kind() {
     }
 }
 
+/// femaleAdventurer's hands hang beside her legs, so rows near the feet read hand, leg, leg,
+/// hand. The leg bones must sit in the legs: on the hands, the legs claimed strips of the
+/// hands that stayed behind (ghost outlines) whenever the arms moved.
+#[test]
+fn legs_are_found_between_hanging_hands() {
+    let c = load("femaleAdventurer_idle");
+    let rig = auto_rig(&c).unwrap();
+    let x = |name: &str| rig.joints.iter().find(|j| j.name == name).unwrap().x;
+    let mid = c.width() as f32 / 2.0;
+    for (hand, foot) in [("hand_left", "foot_left"), ("hand_right", "foot_right")] {
+        let (hx, fx) = (x(hand), x(foot));
+        assert!(
+            (fx - mid).abs() < (hx - mid).abs() - 6.0,
+            "{foot} at x {fx} is not inside {hand} at x {hx} (middle {mid})"
+        );
+    }
+}
+
 #[test]
 fn every_sample_does_every_action() {
     let engine = RigEngine::new();
