@@ -9,6 +9,7 @@
 mod actions;
 mod contour;
 mod engine;
+mod labels;
 mod mask;
 mod mesh;
 mod motion;

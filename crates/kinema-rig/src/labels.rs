@@ -1,0 +1,113 @@
+//! Which part (body, an arm, a leg) each pixel of the character's main blob belongs to.
+
+use crate::contour::segment_distance;
+use crate::mask::Mask;
+use crate::parts::{part_index, Capsule, Part};
+use crate::skin::Skeleton;
+
+/// Every pixel of the main blob to a part: the capsule whose surface is nearest *through
+/// the silhouette* (geodesic distance, 8-connected), within the limbs' reach limits.
+///
+/// Why geodesic: a hand hanging beside the hips, with a thin transparent gap between them, is
+/// closer in a straight line to the wide torso capsule than to its own thin arm capsule, so
+/// a straight-line nearest rule gave the hand's inner edge to the body; when the arm swung,
+/// that edge stayed behind as a ghost outline of the hand. Through the silhouette the torso
+/// is reached only around the gap, via the shoulder.
+pub(crate) fn label_parts(
+    main: &Mask,
+    capsules: &[Capsule],
+    sk: &Skeleton,
+    w: usize,
+    h: usize,
+) -> Vec<u8> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    // Costs in 1/1024 pixel, as integers so the heap orders them exactly.
+    let fixed = |c: f32| (c * 1024.0).round() as i64;
+    let mut cost = vec![i64::MAX; w * h];
+    let mut owner = vec![usize::MAX; w * h];
+    let mut heap = BinaryHeap::new();
+    // Sources: the pixels under each bone, starting at minus the capsule radius, so a
+    // pixel's cost is its distance to the capsule's surface.
+    for (ci, c) in capsules.iter().enumerate() {
+        let (a, b) = (sk.rest[c.bone.0], sk.rest[c.bone.1]);
+        let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+        let steps = (2.0 * len).ceil().max(1.0) as usize;
+        for s in 0..=steps {
+            let t = s as f32 / steps as f32;
+            let (x, y) = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]));
+            if x < 0.0 || y < 0.0 || x >= w as f32 || y >= h as f32 {
+                continue;
+            }
+            let i = y as usize * w + x as usize;
+            if !main.data[i] {
+                continue;
+            }
+            let centre = [x.floor() + 0.5, y.floor() + 0.5];
+            let start = fixed(segment_distance(centre, a, b) - c.radius);
+            if start < cost[i] {
+                cost[i] = start;
+                owner[i] = ci;
+                heap.push(Reverse((start, i)));
+            }
+        }
+    }
+    let (straight, diagonal) = (fixed(1.0), fixed(std::f32::consts::SQRT_2));
+    while let Some(Reverse((c, i))) = heap.pop() {
+        if c > cost[i] {
+            continue;
+        }
+        let (x, y) = ((i % w) as i64, (i / w) as i64);
+        for (dx, dy) in [
+            (-1, 0),
+            (1, 0),
+            (0, -1),
+            (0, 1),
+            (-1, -1),
+            (1, -1),
+            (-1, 1),
+            (1, 1),
+        ] {
+            let (nx, ny) = (x + dx, y + dy);
+            if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                continue;
+            }
+            let j = ny as usize * w + nx as usize;
+            let next = c + if dx != 0 && dy != 0 {
+                diagonal
+            } else {
+                straight
+            };
+            if main.data[j] && next < cost[j] {
+                cost[j] = next;
+                owner[j] = owner[i];
+                heap.push(Reverse((next, j)));
+            }
+        }
+    }
+    let body = part_index(Part::Body);
+    (0..w * h)
+        .map(|i| {
+            if !main.data[i] {
+                return u8::MAX;
+            }
+            let Some(c) = capsules.get(owner[i]) else {
+                return body;
+            };
+            if c.part == Part::Body {
+                return body;
+            }
+            let p = [(i % w) as f32 + 0.5, (i / w) as f32 + 0.5];
+            let (a, b) = (sk.rest[c.bone.0], sk.rest[c.bone.1]);
+            // Limbs never claim what lies above their root (head, hair), and only what lies
+            // around their bones.
+            let above_root = p[1] < a[1].min(b[1]) - c.radius;
+            if above_root || segment_distance(p, a, b) > 2.5 * c.radius + 2.0 {
+                body
+            } else {
+                part_index(c.part)
+            }
+        })
+        .collect()
+}
