@@ -23,6 +23,11 @@ pub(crate) fn label_parts(
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
 
+    let body = part_index(Part::Body);
+    if capsules.iter().all(|c| c.part == Part::Body) {
+        // Body chains: every capsule is the body, so there is nothing to decide.
+        return main.data.iter().map(|&m| if m { body } else { u8::MAX }).collect();
+    }
     // Costs in 1/1024 pixel, as integers so the heap orders them exactly.
     let fixed = |c: f32| (c * 1024.0).round() as i64;
     let mut cost = vec![i64::MAX; w * h];
@@ -86,7 +91,6 @@ pub(crate) fn label_parts(
             }
         }
     }
-    let body = part_index(Part::Body);
     (0..w * h)
         .map(|i| {
             if !main.data[i] {

@@ -84,6 +84,9 @@ pub struct Model {
     pub pixel_art: bool,
     pub width: usize,
     pub height: usize,
+    /// The ground line as the meshes see it: their lowest vertex at rest (meshes reach a
+    /// little past the silhouette's last row). Poses that sink below it are lifted back.
+    pub ground: f32,
     /// Part of every pixel (index into [`Part`] order + 1; 0 = background), for overlays.
     pub part_map: Vec<u8>,
 }
@@ -305,12 +308,18 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
         .iter()
         .map(|&p| if p == u8::MAX { 0 } else { p + 1 })
         .collect();
+    let ground = layers
+        .iter()
+        .flat_map(|l| l.mesh.vertices.iter())
+        .map(|p| p[1])
+        .fold(f32::NEG_INFINITY, f32::max);
     Ok(Model {
         skeleton,
         layers,
         pixel_art: character.pixel_art,
         width: w,
         height: h,
+        ground,
         part_map,
     })
 }

@@ -41,24 +41,13 @@ pub fn deform(model: &Model, pose: &Pose) -> Vec<Vec<[f32; 2]>> {
         // canvas (two rows above its bottom edge): lifting every small dip would make walks
         // bob.
         let floor = if pose.get(Channel::RootRot) != 0.0 {
-            rest_ground(model)
+            model.ground
         } else {
             (model.height as u32 + bottom_margin(model.height as u32)) as f32 - 2.0
         };
         rest_on_ground(&mut layers, floor);
     }
     layers
-}
-
-/// The ground line as the meshes see it: their lowest vertex at rest (meshes reach a little
-/// past the silhouette's last row).
-pub fn rest_ground(model: &Model) -> f32 {
-    model
-        .layers
-        .iter()
-        .flat_map(|l| l.mesh.vertices.iter())
-        .map(|p| p[1])
-        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Tilting the body about the ground pivot (a fall, a lean, a body rig bending its spine)
@@ -181,7 +170,7 @@ mod tests {
         let c = stick_figure();
         let rig = auto_rig(&c).unwrap();
         let model = build_model(&c, &rig).unwrap();
-        let ground = rest_ground(&model);
+        let ground = model.ground;
         let spec = kinema_core::ClipSpec {
             frames: 20,
             fps: 12,
