@@ -351,18 +351,36 @@ def make_umt5_cases(out_dir):
 # Transformer: wan_transformer
 # ---------------------------------------------------------------------------------------------
 
-def make_transformer_cases(out_dir):
+# Wan2.2 TI2V-style transformer: 48 channels, three layers, wider heads.
+TI2V_PER_TOKEN_DIT = dict(patch_size=(1, 2, 2), num_attention_heads=3, attention_head_dim=16,
+                          in_channels=48, out_channels=48, text_dim=32, freq_dim=256, ffn_dim=40,
+                          num_layers=3, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+                          rope_max_seq_len=32)
+
+
+def _random_transformer(seed, **kw):
     from diffusers import WanTransformer3DModel
 
-    def model(seed, **kw):
-        torch.manual_seed(seed)
-        m = WanTransformer3DModel(**kw).eval()
-        # Random init leaves some tables at zero-ish values; perturb every parameter so each
-        # path (norm weights, biases, modulation tables) carries signal.
-        with torch.no_grad():
-            for p in m.parameters():
-                p.add_(torch.randn_like(p) * 0.1)
-        return m
+    torch.manual_seed(seed)
+    m = WanTransformer3DModel(**kw).eval()
+    # Random init leaves some tables at zero-ish values; perturb every parameter so each
+    # path (norm weights, biases, modulation tables) carries signal.
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return m
+
+
+def _per_token_timesteps(f, h, w, values=(999.0, 412.5)):
+    """Per-token timesteps as the pipeline's expand_timesteps builds them for a f x h x w
+    latent: the first latent frame (the conditioning image) at 0, the rest at each value."""
+    mask = torch.ones(1, 1, f, h, w)
+    mask[:, :, 0] = 0
+    return torch.stack([(mask[0][0][:, ::2, ::2] * t).flatten() for t in values])
+
+
+def make_transformer_cases(out_dir):
+    model = _random_transformer
 
     def run(m, hidden, timestep, text, image=None):
         with torch.no_grad():
@@ -388,14 +406,10 @@ def make_transformer_cases(out_dir):
     # 2. Wan2.2 TI2V-style: 48 channels, per-token timesteps as the pipeline's expand_timesteps
     # builds them (first latent frame = the conditioning image at t=0), three layers, an uneven
     # 3x6x10 latent, batch 2 with different timesteps, wider heads.
-    m = model(1, patch_size=(1, 2, 2), num_attention_heads=3, attention_head_dim=16, in_channels=48,
-              out_channels=48, text_dim=32, freq_dim=256, ffn_dim=40, num_layers=3,
-              cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
+    m = model(1, **TI2V_PER_TOKEN_DIT)
     f, h, w = 3, 6, 10
     hidden = torch.randn(2, 48, f, h, w, generator=g)
-    mask = torch.ones(1, 1, f, h, w)
-    mask[:, :, 0] = 0
-    timestep = torch.stack([(mask[0][0][:, ::2, ::2] * t).flatten() for t in (999.0, 412.5)])
+    timestep = _per_token_timesteps(f, h, w)
     case("wan_transformer_ti2v_per_token", m, hidden, timestep, torch.randn(2, 16, 32, generator=g))
 
     # 3. Wan2.1 I2V-style: image tokens with their own key/value projections (added_kv_proj_dim)
@@ -465,22 +479,13 @@ def make_bf16_cases(out_dir):
     # Transformer: the TI2V per-token config. Loading with torch_dtype keeps diffusers'
     # _keep_in_fp32_modules (time embedder, modulation tables, norms) in float32, as a real
     # bfloat16 checkpoint is used; the case folder is saved from that mixed-dtype model.
-    torch.manual_seed(21)
-    m = WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=3, attention_head_dim=16,
-                              in_channels=48, out_channels=48, text_dim=32, freq_dim=256,
-                              ffn_dim=40, num_layers=3, cross_attn_norm=True,
-                              qk_norm="rms_norm_across_heads", rope_max_seq_len=32).eval()
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    m = _random_transformer(21, **TI2V_PER_TOKEN_DIT)
     with tempfile.TemporaryDirectory() as tmp:
         m.save_pretrained(tmp)
         mb = WanTransformer3DModel.from_pretrained(tmp, torch_dtype=torch.bfloat16).eval()
     f, h, w = 3, 6, 10
     hidden = torch.randn(2, 48, f, h, w, generator=g).bfloat16()
-    mask = torch.ones(1, 1, f, h, w)
-    mask[:, :, 0] = 0
-    timestep = torch.stack([(mask[0][0][:, ::2, ::2] * t).flatten() for t in (999.0, 412.5)])
+    timestep = _per_token_timesteps(f, h, w)
     text = torch.randn(2, 16, 32, generator=g).bfloat16()
     with torch.no_grad():
         out = mb(hidden_states=hidden, timestep=timestep, encoder_hidden_states=text,

@@ -158,19 +158,8 @@ impl WanEngine {
         let encoder =
             ClipVisionEncoder::from_dir(&self.dir.join("image_encoder"), self.dtype, &self.device)?;
         let pixels = processor.preprocess(canvas, &self.device)?;
-        let size = encoder.config().image_size;
-        if pixels.dims()[2..] != [size, size] {
-            return Err(Error::model(format!(
-                "image_processor/ makes {:?} pictures but image_encoder/ expects {size}×{size}",
-                &pixels.dims()[2..]
-            ))
-            .with_hint(
-                "the two folders come from different checkpoints; download the model again",
-            ));
-        }
-        let tokens = encoder.penultimate_hidden_states(&pixels)?;
-        drop(encoder);
-        Ok(tokens)
+        // The encoder is dropped on return, before the transformer loads.
+        encoder.penultimate_hidden_states(&pixels)
     }
 
     fn settings_json(&self, prompt: &str) -> serde_json::Value {

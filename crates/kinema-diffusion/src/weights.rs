@@ -239,6 +239,14 @@ pub fn load_var_builder(dir: &Path, dtype: DType, device: &Device) -> Result<Var
     })
 }
 
+/// `nn.Linear(input, output)` with bias, at `vb`, shape-checked.
+pub fn linear(vb: &VarBuilder, input: usize, output: usize) -> Result<candle_nn::Linear> {
+    Ok(candle_nn::Linear::new(
+        get(vb, &[output, input], "weight")?,
+        Some(get(vb, &[output], "bias")?),
+    ))
+}
+
 /// Fetches `name` under `vb` with an exact `shape`, naming the full key on failure.
 pub fn get(vb: &VarBuilder, shape: &[usize], name: &str) -> Result<Tensor> {
     let key = if vb.prefix().is_empty() {

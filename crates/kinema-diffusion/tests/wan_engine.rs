@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use kinema_core::{Character, ClipSpec, Engine, Frame, Job, Progress};
+use kinema_core::{Character, ClipSpec, Engine, Frame, Generation, Job, Progress};
 use kinema_diffusion::engine::{
     choose_key, compose_canvas, finish_frames, plan, Filter, WanEngine, WanSettings,
 };
@@ -72,6 +72,25 @@ fn spec(seed: u64) -> ClipSpec {
     }
 }
 
+/// "a slime bounces" with [`spec`]`(seed)`.
+fn bounce(
+    engine: &WanEngine,
+    character: &Character,
+    seed: u64,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Generation {
+    engine
+        .generate(
+            Job {
+                character,
+                prompt: "a slime bounces",
+                spec: &spec(seed),
+            },
+            progress,
+        )
+        .unwrap()
+}
+
 #[test]
 fn generates_deterministic_clips_of_the_requested_shape() {
     let engine = WanEngine::load(&tiny_model(), settings()).unwrap();
@@ -82,18 +101,7 @@ fn generates_deterministic_clips_of_the_requested_shape() {
             steps.lock().unwrap().push((p.done, p.total));
         }
     };
-    let run = |seed| {
-        engine
-            .generate(
-                Job {
-                    character: &character,
-                    prompt: "a slime bounces",
-                    spec: &spec(seed),
-                },
-                &progress,
-            )
-            .unwrap()
-    };
+    let run = |seed| bounce(&engine, &character, seed, &progress);
     let a = run(7);
     // 6 frames asked → 9 generated (4k+1) → the first 6 kept.
     assert_eq!(a.clip.len(), 6);
@@ -303,16 +311,9 @@ fn runs_a_wan21_i2v_checkpoint_with_its_image_encoder() {
     let character = slime();
     let stages = Mutex::new(Vec::new());
     let run = |seed| {
-        engine
-            .generate(
-                Job {
-                    character: &character,
-                    prompt: "a slime bounces",
-                    spec: &spec(seed),
-                },
-                &|p: Progress| stages.lock().unwrap().push(p.stage),
-            )
-            .unwrap()
+        bounce(&engine, &character, seed, &|p: Progress| {
+            stages.lock().unwrap().push(p.stage)
+        })
     };
     let a = run(3);
     assert_eq!(a.clip.len(), 6);

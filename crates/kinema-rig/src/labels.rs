@@ -26,7 +26,11 @@ pub(crate) fn label_parts(
     let body = part_index(Part::Body);
     if capsules.iter().all(|c| c.part == Part::Body) {
         // Body chains: every capsule is the body, so there is nothing to decide.
-        return main.data.iter().map(|&m| if m { body } else { u8::MAX }).collect();
+        return main
+            .data
+            .iter()
+            .map(|&m| if m { body } else { u8::MAX })
+            .collect();
     }
     // Costs in 1/1024 pixel, as integers so the heap orders them exactly.
     let fixed = |c: f32| (c * 1024.0).round() as i64;

@@ -14,11 +14,35 @@ fn root(rel: &str) -> String {
         .into_owned()
 }
 
-fn kinema(args: &[&str]) -> Output {
+fn kinema<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kinema"))
         .args(args)
         .output()
         .expect("run kinema")
+}
+
+/// `generate --engine wan --model MODEL` of the slime bouncing: 5 frames, 2 steps, `--json`.
+fn bounce_args(model: &str, out: &std::path::Path) -> Vec<String> {
+    [
+        "generate",
+        "--engine",
+        "wan",
+        "--model",
+        model,
+        "--image",
+        &root("samples/characters/slimeBlue.png"),
+        "--prompt",
+        "bounces",
+        "--frames",
+        "5",
+        "--steps",
+        "2",
+        "--out",
+        &out.to_string_lossy(),
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[test]
@@ -28,24 +52,8 @@ fn wan_engine_writes_a_decodable_mp4() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("slime.mp4");
         let started = Instant::now();
-        let o = kinema(&[
-            "generate",
-            "--engine",
-            "wan",
-            "--model",
-            &root(&format!("crates/kinema-diffusion/tests/models/{model}")),
-            "--image",
-            &root("samples/characters/slimeBlue.png"),
-            "--prompt",
-            "bounces",
-            "--frames",
-            "5",
-            "--steps",
-            "2",
-            "--out",
-            &out.to_string_lossy(),
-            "--json",
-        ]);
+        let model = root(&format!("crates/kinema-diffusion/tests/models/{model}"));
+        let o = kinema(&bounce_args(&model, &out));
         let elapsed = started.elapsed();
         assert!(
             o.status.success(),
@@ -167,27 +175,8 @@ fn pull_the_tiny_model_from_a_hub_then_generate_by_repo_id() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let out = home.path().join("slime.gif");
-    let o = run(
-        &[
-            "generate",
-            "--engine",
-            "wan",
-            "--model",
-            repo,
-            "--image",
-            &root("samples/characters/slimeBlue.png"),
-            "--prompt",
-            "bounces",
-            "--frames",
-            "5",
-            "--steps",
-            "2",
-            "--out",
-            &out.to_string_lossy(),
-            "--json",
-        ],
-        true,
-    );
+    let args = bounce_args(repo, &out);
+    let o = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), true);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let clip = kinema_media::read_clip(&out).expect("the GIF decodes");
     assert_eq!(clip.len(), 5);

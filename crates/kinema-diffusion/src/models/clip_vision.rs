@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::nn::attention::{attention, AttentionChunks};
 use crate::nn::fastmath::gelu_tanh_tensor;
-use crate::weights;
+use crate::weights::{self, linear};
 
 /// `config.json` of a `CLIPVisionModel` (the vision fields at top level), or of a full
 /// `CLIPModel` whose `vision_config` holds them.
@@ -147,13 +147,6 @@ pub struct ClipVisionEncoder {
     layers: Vec<EncoderLayer>,
 }
 
-fn linear(vb: &VarBuilder, input: usize, output: usize) -> Result<Linear> {
-    Ok(Linear::new(
-        weights::get(vb, &[output, input], "weight")?,
-        Some(weights::get(vb, &[output], "bias")?),
-    ))
-}
-
 fn layer_norm(vb: &VarBuilder, dim: usize, eps: f64) -> Result<LayerNorm> {
     Ok(LayerNorm::new(
         weights::get(vb, &[dim], "weight")?,
@@ -244,7 +237,8 @@ impl ClipVisionEncoder {
                 "CLIP vision: pixel_values {:?} do not match the model's {}×{s}×{s}",
                 pixel_values.dims(),
                 self.config.num_channels
-            )));
+            ))
+            .with_hint("image_processor/ and image_encoder/ must come from the same checkpoint; download the model again"));
         }
         let d = self.config.hidden_size;
         let embed = || -> candle_core::Result<Tensor> {

@@ -12,16 +12,18 @@ use candle_core::{DType, Result, Tensor, D};
 pub use super::attention_cpu::cpu_score_block_bytes;
 use super::attention_cpu::{attention_f32, Dims};
 
-/// Runs `f` on a contiguous f32 CPU tensor's data, without copying it.
-fn with_f32_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    let candle_core::Storage::Cpu(cpu) = &*storage else {
+/// The data of a contiguous f32 CPU tensor, from its `storage_and_layout()`, uncopied.
+fn f32_data<'a>(
+    storage: &'a candle_core::Storage,
+    layout: &candle_core::Layout,
+) -> Result<&'a [f32]> {
+    let candle_core::Storage::Cpu(cpu) = storage else {
         candle_core::bail!("expected a CPU tensor");
     };
     let Some((start, end)) = layout.contiguous_offsets() else {
         candle_core::bail!("expected a contiguous tensor");
     };
-    Ok(f(&cpu.as_slice::<f32>()?[start..end]))
+    Ok(&cpu.as_slice::<f32>()?[start..end])
 }
 
 /// Work-splitting limits for [`attention`] on devices other than the CPU, and for attention
@@ -107,9 +109,15 @@ pub fn attention(
             d,
             dv,
         };
-        let out = with_f32_slice(&q, |q| {
-            with_f32_slice(&k, |k| with_f32_slice(&v, |v| attention_f32(q, k, v, dims)))
-        })???;
+        let (qs, ql) = q.storage_and_layout();
+        let (ks, kl) = k.storage_and_layout();
+        let (vs, vl) = v.storage_and_layout();
+        let out = attention_f32(
+            f32_data(&qs, ql)?,
+            f32_data(&ks, kl)?,
+            f32_data(&vs, vl)?,
+            dims,
+        );
         return Tensor::from_vec(out, (b, h, nq, dv), q.device())?.to_dtype(out_dtype);
     }
 

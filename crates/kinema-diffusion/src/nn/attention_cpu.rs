@@ -25,14 +25,18 @@ thread_local! {
     static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Query rows per task: as many as fit `SCORE_BLOCK_FLOATS` against `keys`, within limits.
+fn block_rows(queries: usize, keys: usize) -> usize {
+    (SCORE_BLOCK_FLOATS / keys.max(1))
+        .clamp(MIN_ROWS, MAX_ROWS)
+        .min(queries)
+}
+
 /// Bytes of the score block each thread holds for `queries × keys` (for memory estimates):
 /// at most about 4 MiB, more only past 65 536 keys, where blocks shrink to their minimum
 /// height.
 pub fn cpu_score_block_bytes(queries: usize, keys: usize) -> u64 {
-    let rows = (SCORE_BLOCK_FLOATS / keys.max(1))
-        .clamp(MIN_ROWS, MAX_ROWS)
-        .min(queries);
-    (rows * keys * std::mem::size_of::<f32>()) as u64
+    (block_rows(queries, keys) * keys * std::mem::size_of::<f32>()) as u64
 }
 
 /// Shapes of one call: `heads` independent problems (batch × heads), `nq` queries and `nk`
@@ -53,9 +57,7 @@ pub(crate) fn attention_f32(q: &[f32], k: &[f32], v: &[f32], s: Dims) -> Vec<f32
     if out.is_empty() || s.nk == 0 {
         return out;
     }
-    let rows = (SCORE_BLOCK_FLOATS / s.nk)
-        .clamp(MIN_ROWS, MAX_ROWS)
-        .min(s.nq);
+    let rows = block_rows(s.nq, s.nk);
     out.par_chunks_mut(s.nq * s.dv)
         .enumerate()
         .for_each(|(h, out_h)| {

@@ -125,7 +125,10 @@ fn grown(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
 }
 
 /// The block loop: for every output frame and block of tiles, the valid taps' GEMMs
-/// accumulate into `m`, then the output transform writes the frame's pixels.
+/// accumulate into `m`, then the output transform writes the frame's pixels. An input frame
+/// read by several output frames is transformed once per reader (up to `kt` times): that is
+/// about 1 % of the GEMM work, where keeping `V` for every input frame would multiply the
+/// scratch memory by the frame count.
 #[allow(clippy::too_many_arguments)]
 fn run_blocks(
     out: &mut [f32],

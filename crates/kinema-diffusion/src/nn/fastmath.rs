@@ -189,19 +189,24 @@ mod tests {
         }
         // A strided view goes through the same path after being made contiguous.
         let m = Tensor::new(&[[1f32, 2.0], [3.0, 4.0]], &candle_core::Device::Cpu).unwrap();
-        let got = gelu_tanh_tensor(&m.t().unwrap()).unwrap();
-        let want = m.t().unwrap().gelu().unwrap();
-        assert!(
-            (got - want)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-                < 1e-6
-        );
+        let t = m.t().unwrap();
+        let got = gelu_tanh_tensor(&t)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let want = t
+            .gelu()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(got.len(), 4);
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{a} vs candle {b}");
+        }
     }
 
     #[test]

@@ -1,18 +1,11 @@
 //! Small layers shared by the Wan transformer's parts, loaded with shape-checked keys.
 
 use candle_core::{DType, Device, Result as CResult, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 
 use crate::weights;
-
-/// `nn.Linear(input, output)` with bias, at `vb`.
-pub fn linear(vb: &VarBuilder, input: usize, output: usize) -> Result<Linear> {
-    Ok(Linear::new(
-        weights::get(vb, &[output, input], "weight")?,
-        Some(weights::get(vb, &[output], "bias")?),
-    ))
-}
+pub use crate::weights::linear;
 
 /// diffusers' `FP32LayerNorm`: normalised in f32 whatever the activations' dtype.
 pub struct LayerNorm {
