@@ -4,6 +4,7 @@ use kinema_core::{Clip, Error, Frame, Result};
 use rayon::prelude::*;
 
 use crate::align::align_to_reference;
+use crate::cleanliness::Cleanliness;
 use crate::identity::{i2v_aggregate, palette, palette_escape, ColourSignature};
 use crate::motion::{analysis_factor, consecutive_motion, dynamic_degree, smoothness, SmallFrame};
 use crate::psnr_ssim::{psnr, ssim};
@@ -69,6 +70,7 @@ pub fn evaluate(clip: &Clip, reference: &Frame) -> Result<Report> {
         silhouette_iou_min: min(&silhouette_iou),
         silhouette_iou_mean: mean(&silhouette_iou),
         loop_seam: loop_seam(seam, &frame_difference),
+        cleanliness: Cleanliness::of(frames),
         series: Series {
             identity,
             consecutive_identity,

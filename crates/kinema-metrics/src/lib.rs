@@ -1,5 +1,5 @@
 //! Clip quality metrics without neural networks: identity, motion, flicker, smoothness,
-//! loop seams.
+//! loop seams, and the cleanliness of cut-outs (detached pieces, hairlines).
 //!
 //! The numbers follow VBench / VBench-I2V where a pixel-level equivalent exists (temporal
 //! flickering, dynamic degree, motion smoothness, the I2V consistency aggregate), so they
@@ -7,6 +7,7 @@
 //! under a second per clip. `docs/METRICS.md` gives every formula and its limits.
 
 mod align;
+mod cleanliness;
 mod color;
 mod evaluate;
 mod flow;
@@ -20,6 +21,7 @@ mod report;
 mod temporal;
 
 pub use align::{align_to_reference, Alignment};
+pub use cleanliness::{pieces, thin_area, Cleanliness};
 pub use color::{delta_e, rotate_hue, srgb_to_lab, Lab};
 pub use evaluate::evaluate;
 pub use flow::{optical_flow, Flow, FlowOptions};

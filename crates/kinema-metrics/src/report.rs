@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::align::Alignment;
+use crate::cleanliness::Cleanliness;
 use crate::motion::DynamicDegree;
 
 /// The measured quality of one clip against its reference character image.
@@ -37,6 +38,8 @@ pub struct Report {
     pub silhouette_iou_mean: Option<f64>,
     /// Last→first difference over the mean consecutive difference; ≈ 1 loops cleanly.
     pub loop_seam: Option<f64>,
+    /// Detached pieces and hairlines against frame 0; `None` for opaque clips.
+    pub cleanliness: Option<Cleanliness>,
     pub series: Series,
 }
 
@@ -155,6 +158,26 @@ impl Report {
                 "loop_seam",
                 opt(self.loop_seam, 3),
                 "last->first vs typical step; ~1 loops cleanly, >>1 jumps",
+            ),
+            row(
+                "pieces",
+                self.cleanliness.as_ref().map_or("n/a".into(), |c| {
+                    format!(
+                        "{} at rest, up to {} (frame {}); {} frames with extra pieces",
+                        c.pieces_first,
+                        c.pieces_max,
+                        c.worst_pieces_frame,
+                        c.frames_with_extra_pieces
+                    )
+                }),
+                "connected pieces of the cut-out; more than at rest = a shard left behind",
+            ),
+            row(
+                "thin_area_excess",
+                self.cleanliness.as_ref().map_or("n/a".into(), |c| {
+                    format!("{:+.4} (frame {})", c.thin_excess_max, c.worst_thin_frame)
+                }),
+                "hairline share over frame 0; hand-drawn frames stay within +0.004",
             ),
         ]
     }

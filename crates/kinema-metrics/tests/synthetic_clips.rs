@@ -206,6 +206,22 @@ fn the_artists_walk_cycle_is_recognised_as_the_same_character() {
     eprintln!("{}", r.table());
 }
 
+/// The bar the rig engine is held to: an artist's own frames of one character, measured
+/// against the idle pose, stay in one piece and within +0.004 of its thin area.
+#[test]
+fn the_artists_frames_are_clean_against_the_idle_pose() {
+    let frames: Vec<Frame> = std::iter::once(common::sample("femaleAdventurer_idle.png"))
+        .chain((0..8).map(|i| common::sample(&format!("femaleAdventurer_walk{i}.png"))))
+        .collect();
+    let c = kinema_metrics::Cleanliness::of(&frames).unwrap();
+    assert_eq!(c.pieces, vec![1; 9]);
+    assert!(
+        c.thin_excess_max > 0.0 && c.thin_excess_max <= 0.004,
+        "{:?}",
+        c.thin_area
+    );
+}
+
 #[test]
 fn bad_clips_are_refused_with_a_hint() {
     let s = sprite(16);
