@@ -43,20 +43,26 @@ pub struct Cleanliness {
 }
 
 impl Cleanliness {
-    /// Measures every frame; `None` for an empty clip or one whose frame 0 is fully opaque.
+    /// Measures every frame against frame 0; `None` for an empty clip or one whose frame 0
+    /// is fully opaque.
     pub fn of(frames: &[Frame]) -> Option<Cleanliness> {
-        let first = frames.first()?;
-        if first.rgba.chunks_exact(4).all(|p| p[3] >= MASK_THRESHOLD) {
+        Cleanliness::against(frames.first()?, frames)
+    }
+
+    /// Measures every frame against `rest`, a frame of the same scale showing the input
+    /// pose: what a looping clip, whose frame 0 is mid-cycle, is judged against. The
+    /// `*_first` fields then describe `rest`.
+    pub fn against(rest: &Frame, frames: &[Frame]) -> Option<Cleanliness> {
+        if frames.is_empty() || rest.rgba.chunks_exact(4).all(|p| p[3] >= MASK_THRESHOLD) {
             return None;
         }
-        let measured: Vec<(usize, f64)> = frames
-            .par_iter()
-            .map(|f| {
-                let m = mask(f);
-                let (w, h) = (f.width as usize, f.height as usize);
-                (pieces(&m, w, h), thin_area(&m, w, h))
-            })
-            .collect();
+        let measure = |f: &Frame| {
+            let m = mask(f);
+            let (w, h) = (f.width as usize, f.height as usize);
+            (pieces(&m, w, h), thin_area(&m, w, h))
+        };
+        let (rest_pieces, rest_thin) = measure(rest);
+        let measured: Vec<(usize, f64)> = frames.par_iter().map(measure).collect();
         let (pieces, thin_area): (Vec<usize>, Vec<f64>) = measured.into_iter().unzip();
         let worst = |v: &[f64]| {
             v.iter()
@@ -67,12 +73,12 @@ impl Cleanliness {
             (0..pieces.len()).fold(0, |b, i| if pieces[i] > pieces[b] { i } else { b });
         let worst_thin_frame = worst(&thin_area);
         Some(Cleanliness {
-            pieces_first: pieces[0],
+            pieces_first: rest_pieces,
             pieces_max: pieces[worst_pieces_frame],
-            frames_with_extra_pieces: pieces.iter().filter(|&&n| n > pieces[0]).count(),
+            frames_with_extra_pieces: pieces.iter().filter(|&&n| n > rest_pieces).count(),
             worst_pieces_frame,
-            thin_first: thin_area[0],
-            thin_excess_max: thin_area[worst_thin_frame] - thin_area[0],
+            thin_first: rest_thin,
+            thin_excess_max: thin_area[worst_thin_frame] - rest_thin,
             worst_thin_frame,
             pieces,
             thin_area,
