@@ -95,7 +95,7 @@ pub(crate) fn label_parts(
             }
         }
     }
-    (0..w * h)
+    let mut labels: Vec<u8> = (0..w * h)
         .map(|i| {
             if !main.data[i] {
                 return u8::MAX;
@@ -117,5 +117,69 @@ pub(crate) fn label_parts(
                 part_index(c.part)
             }
         })
-        .collect()
+        .collect();
+    merge_strays(&mut labels, w, h);
+    labels
+}
+
+/// Makes every part one 8-connected piece: any other piece of a part joins the part it
+/// shares the longest border with, until nothing changes.
+///
+/// Why: a part is drawn as one layer that moves as one. A stray piece (the outer edge of a
+/// hand wider than its arm's reach, a cuff cut off by the reach limit) would stay with the
+/// wrong part and be left behind as a shard when the limb moves.
+fn merge_strays(labels: &mut [u8], w: usize, h: usize) {
+    // Each pass moves at least one stray piece into a neighbour; pieces only grow, so a few
+    // passes settle. The bound guards against a pathological ping-pong.
+    for _ in 0..16 {
+        let mut changed = false;
+        let ids: std::collections::BTreeSet<u8> =
+            labels.iter().copied().filter(|&l| l != u8::MAX).collect();
+        for id in ids {
+            let m = Mask {
+                width: w,
+                height: h,
+                data: labels.iter().map(|&l| l == id).collect(),
+            };
+            let (pieces, sizes) = m.components();
+            if sizes.len() <= 2 {
+                continue;
+            }
+            let keep = (1..sizes.len()).max_by_key(|&i| sizes[i]).unwrap_or(1) as u32;
+            for piece in 1..sizes.len() as u32 {
+                if piece == keep {
+                    continue;
+                }
+                let mut border = [0usize; 256];
+                for i in (0..w * h).filter(|&i| pieces[i] == piece) {
+                    let (x, y) = (i % w, i / w);
+                    for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                        for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                            let l = labels[ny * w + nx];
+                            if l != id && l != u8::MAX {
+                                border[l as usize] += 1;
+                            }
+                        }
+                    }
+                }
+                let Some((into, _)) = border
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &n)| n > 0)
+                    .max_by_key(|&(l, &n)| (n, std::cmp::Reverse(l)))
+                else {
+                    continue; // an island with no neighbour: nothing to join
+                };
+                for (l, &p) in labels.iter_mut().zip(&pieces) {
+                    if p == piece {
+                        *l = into as u8;
+                    }
+                }
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }

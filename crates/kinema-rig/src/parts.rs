@@ -119,24 +119,6 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
 
     let capsules = capsules(&skeleton, &dt, w, h, char_w);
     let mut part_of = label_parts(&main, &capsules, &skeleton, w, h);
-    // Limb parts keep only their biggest piece; strays rejoin the body.
-    for part in [Part::ArmLeft, Part::ArmRight, Part::LegLeft, Part::LegRight] {
-        let id = part_index(part);
-        let m = Mask {
-            width: w,
-            height: h,
-            data: part_of.iter().map(|&p| p == id).collect(),
-        };
-        let (l, s) = m.components();
-        if s.len() > 2 {
-            let keep = (1..s.len()).max_by_key(|&i| s[i]).unwrap_or(1) as u32;
-            for (po, &li) in part_of.iter_mut().zip(&l) {
-                if li != 0 && li != keep {
-                    *po = part_index(Part::Body);
-                }
-            }
-        }
-    }
     // Detached blobs: whole blob to the nearest bone; on body chains they flap.
     let mut appendages = Vec::new();
     for label in 1..sizes.len() as u32 {
