@@ -7,6 +7,7 @@
 //! is the character's own pixels moved, identity is kept by construction.
 
 mod actions;
+mod arms;
 mod contour;
 mod engine;
 mod labels;

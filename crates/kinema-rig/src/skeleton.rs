@@ -3,6 +3,7 @@
 
 use kinema_core::{Character, Error, Result};
 
+use crate::arms::trace_side_arm;
 use crate::mask::Mask;
 use crate::rig::{Joint, Rig, RigKind, CHAIN_JOINTS, HUMANOID_JOINTS, RIG_VERSION};
 
@@ -415,19 +416,32 @@ fn humanoid_joints(mask: &Mask) -> Vec<[f32; 2]> {
             _ => [shoulder[0], shoulder[1] + 0.85 * torso_h],
         }
     };
-    let hand_l = hand(true, shoulder_l);
-    let hand_r = hand(false, shoulder_r);
     let elbow = |s: [f32; 2], hd: [f32; 2]| [(s[0] + hd[0]) * 0.5, (s[1] + hd[1]) * 0.5];
+    // An arm hanging beside the body, traced as its own run, puts every joint on the arm;
+    // otherwise the hand comes from skeleton ends or the outline, the shoulder from the torso.
+    let min_rows = ((0.08 * h) as usize).max(3);
+    let traced = |left: bool| {
+        trace_side_arm(&p.runs, cx, neck_y, y1, min_rows, left)
+            .filter(|a| a.shoulder[1] >= neck_y as f32 - 0.5 * a.width)
+    };
+    let [(shoulder_l, elbow_l, hand_l), (shoulder_r, elbow_r, hand_r)] =
+        [(true, shoulder_l), (false, shoulder_r)].map(|(left, shoulder)| match traced(left) {
+            Some(a) => (a.shoulder, a.elbow, a.hand),
+            None => {
+                let hd = hand(left, shoulder);
+                (shoulder, elbow(shoulder, hd), hd)
+            }
+        });
     let head_top = [mid(y0), y0 as f32 + 0.02 * h];
     let positions = vec![
         [cx, pelvis_y],
         [cx, neck_y as f32],
         head_top,
         shoulder_l,
-        elbow(shoulder_l, hand_l),
+        elbow_l,
         hand_l,
         shoulder_r,
-        elbow(shoulder_r, hand_r),
+        elbow_r,
         hand_r,
         [leg_l, pelvis_y],
         [leg_l, (pelvis_y + foot_y) * 0.5],
