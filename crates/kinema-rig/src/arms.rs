@@ -59,8 +59,9 @@ pub(crate) fn trace_side_arm(
     };
     let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
     // Longest chain of overlapping candidate runs in consecutive rows.
-    let (mut best, mut current): (Vec<(usize, (usize, usize))>, Vec<(usize, (usize, usize))>) =
-        (Vec::new(), Vec::new());
+    // (row, run) pairs.
+    type Chain = Vec<(usize, (usize, usize))>;
+    let (mut best, mut current): (Chain, Chain) = (Vec::new(), Vec::new());
     for y in top..bottom.min(runs.len()) {
         match outer(y) {
             Some(r) if current.last().is_some_and(|&(_, prev)| overlaps(prev, r)) => {

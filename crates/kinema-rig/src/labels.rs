@@ -110,8 +110,10 @@ pub(crate) fn label_parts(
             let (a, b) = (sk.rest[c.bone.0], sk.rest[c.bone.1]);
             // Limbs never claim what lies above their root (head, hair), and only what lies
             // around their bones.
+            // A tail, which may curl past its straight bone, is exempt from both.
             let above_root = p[1] < a[1].min(b[1]) - c.radius;
-            if above_root || segment_distance(p, a, b) > 2.5 * c.radius + 2.0 {
+            let out_of_reach = segment_distance(p, a, b) > 2.5 * c.radius + 2.0;
+            if c.part != Part::Tail && (above_root || out_of_reach) {
                 body
             } else {
                 part_index(c.part)

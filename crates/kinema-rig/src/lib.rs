@@ -16,6 +16,7 @@ mod mesh;
 mod motion;
 mod overlay;
 mod parts;
+mod quadruped;
 mod raster;
 mod render;
 mod rig;

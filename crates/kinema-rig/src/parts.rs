@@ -21,6 +21,14 @@ pub enum Part {
     ArmRight,
     LegLeft,
     LegRight,
+    /// Quadruped legs: the front and hind pairs, each with the leg drawn in front of the
+    /// body (near) and the one behind it (far).
+    FrontNear,
+    FrontFar,
+    HindNear,
+    HindFar,
+    /// A quadruped's tail.
+    Tail,
     /// A detached piece (wing, fin, floating weapon) following its nearest bone.
     Appendage,
     /// Body colours painted where limbs overlap the body, shown when a limb moves away.
@@ -33,11 +41,11 @@ impl Part {
         match self {
             Part::Underlay => -6,
             Part::Appendage => -5,
-            Part::ArmLeft => -4,
-            Part::LegLeft => -3,
-            Part::LegRight => -2,
+            Part::ArmLeft | Part::FrontFar => -4,
+            Part::LegLeft | Part::HindFar => -3,
+            Part::LegRight | Part::Tail => -2,
             Part::Body => 0,
-            Part::ArmRight => 1,
+            Part::ArmRight | Part::FrontNear | Part::HindNear => 1,
         }
     }
 
@@ -48,13 +56,18 @@ impl Part {
             Part::ArmRight => [40, 220, 255],
             Part::LegLeft => [255, 80, 80],
             Part::LegRight => [255, 120, 200],
+            Part::FrontNear => [40, 220, 255],
+            Part::FrontFar => [60, 140, 255],
+            Part::HindNear => [255, 120, 200],
+            Part::HindFar => [255, 80, 80],
+            Part::Tail => [190, 110, 255],
             Part::Appendage => [120, 255, 120],
             Part::Underlay => [128, 128, 128],
         }
     }
 }
 
-const PARTS: [Part; 7] = [
+const PARTS: [Part; 12] = [
     Part::Body,
     Part::ArmLeft,
     Part::ArmRight,
@@ -62,6 +75,24 @@ const PARTS: [Part; 7] = [
     Part::LegRight,
     Part::Appendage,
     Part::Underlay,
+    Part::FrontNear,
+    Part::FrontFar,
+    Part::HindNear,
+    Part::HindFar,
+    Part::Tail,
+];
+
+/// Parts that move on their own bones, each drawn as its own layer.
+const LIMBS: [Part; 9] = [
+    Part::ArmLeft,
+    Part::ArmRight,
+    Part::LegLeft,
+    Part::LegRight,
+    Part::FrontNear,
+    Part::FrontFar,
+    Part::HindNear,
+    Part::HindFar,
+    Part::Tail,
 ];
 
 /// One drawable piece: texture, mesh over it and how its vertices follow the skeleton.
@@ -174,7 +205,7 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
         data: part_of.iter().map(|&p| p == id).collect(),
     };
     let body_mask = is(body_id);
-    for part in [Part::ArmLeft, Part::LegLeft, Part::LegRight, Part::ArmRight] {
+    for part in LIMBS {
         let m = is(part_index(part));
         if m.count() == 0 {
             continue;
@@ -224,7 +255,7 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
     ));
     let mut under = Mask::new(w, h);
     let to_body = body_mask.distance_to();
-    for part in [Part::ArmLeft, Part::ArmRight, Part::LegLeft, Part::LegRight] {
+    for part in LIMBS {
         let limb = is(part_index(part));
         let r = capsules
             .iter()
@@ -414,6 +445,31 @@ fn capsules(sk: &Skeleton, dt: &[f32], w: usize, h: usize, char_w: f32) -> Vec<C
             add(Part::LegLeft, j("knee_left"), j("foot_left"), leg_l);
             add(Part::LegRight, j("hip_right"), j("knee_right"), leg_r);
             add(Part::LegRight, j("knee_right"), j("foot_right"), leg_r);
+        }
+        RigKind::Quadruped => {
+            let pos = |i: Option<usize>| i.map_or([0.0, 0.0], |i| sk.rest[i]);
+            let t = |a: &str, b: &str| thickness(dt, w, h, pos(j(a)), pos(j(b)));
+            let body = t("hips", "withers");
+            add(Part::Body, j("hips"), j("withers"), body);
+            add(Part::Body, j("withers"), j("neck"), t("withers", "neck"));
+            add(Part::Body, j("neck"), j("head"), t("neck", "head"));
+            add(Part::Body, j("hips"), j("tail"), body);
+            add(Part::Tail, j("tail"), j("tail_tip"), t("tail", "tail_tip"));
+            for (part, leg) in [
+                (Part::FrontNear, "front_near"),
+                (Part::FrontFar, "front_far"),
+                (Part::HindNear, "hind_near"),
+                (Part::HindFar, "hind_far"),
+            ] {
+                let (top, knee, foot) = (
+                    format!("{leg}_top"),
+                    format!("{leg}_knee"),
+                    format!("{leg}_foot"),
+                );
+                let r = t(&knee, &foot).min(0.08 * char_w + 1.0);
+                add(part, j(&top), j(&knee), r);
+                add(part, j(&knee), j(&foot), r);
+            }
         }
     }
     out

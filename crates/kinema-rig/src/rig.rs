@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 pub enum RigKind {
     /// Head, torso, two arms and two legs.
     Humanoid,
-    /// A base–body–top chain that squashes, stretches and bends (slimes, bugs, animals).
+    /// A base–body–top chain that squashes, stretches and bends (slimes, bugs, blobs).
     BodyChain,
+    /// A four-legged animal seen from the side: spine, neck and head, a tail, and four
+    /// legs in front and hind pairs (horse, dog, cat, wolf).
+    Quadruped,
 }
 
 /// One joint in image pixels (x right, y down). "left"/"right" in names mean the
@@ -64,11 +67,36 @@ pub const CHAIN_JOINTS: [(&str, Option<&str>); 3] = [
     ("top", Some("body")),
 ];
 
+/// Quadruped joints, root (the hips) first. Legs are named by pair (`front`, `hind`) and
+/// depth (`near`, `far`: the leg drawn in front of the body, and the one behind it); each
+/// has its top (shoulder or hip), knee and foot.
+pub const QUADRUPED_JOINTS: [(&str, Option<&str>); 18] = [
+    ("hips", None),
+    ("withers", Some("hips")),
+    ("neck", Some("withers")),
+    ("head", Some("neck")),
+    ("tail", Some("hips")),
+    ("tail_tip", Some("tail")),
+    ("front_near_top", Some("withers")),
+    ("front_near_knee", Some("front_near_top")),
+    ("front_near_foot", Some("front_near_knee")),
+    ("front_far_top", Some("withers")),
+    ("front_far_knee", Some("front_far_top")),
+    ("front_far_foot", Some("front_far_knee")),
+    ("hind_near_top", Some("hips")),
+    ("hind_near_knee", Some("hind_near_top")),
+    ("hind_near_foot", Some("hind_near_knee")),
+    ("hind_far_top", Some("hips")),
+    ("hind_far_knee", Some("hind_far_top")),
+    ("hind_far_foot", Some("hind_far_knee")),
+];
+
 impl RigKind {
     pub fn template(self) -> &'static [(&'static str, Option<&'static str>)] {
         match self {
             RigKind::Humanoid => &HUMANOID_JOINTS,
             RigKind::BodyChain => &CHAIN_JOINTS,
+            RigKind::Quadruped => &QUADRUPED_JOINTS,
         }
     }
 }

@@ -5,7 +5,10 @@ use kinema_core::{Character, Error, Result};
 
 use crate::arms::trace_side_arm;
 use crate::mask::Mask;
-use crate::rig::{Joint, Rig, RigKind, CHAIN_JOINTS, HUMANOID_JOINTS, RIG_VERSION};
+use crate::quadruped::{find_quadruped, QuadLayout};
+use crate::rig::{
+    Joint, Rig, RigKind, CHAIN_JOINTS, HUMANOID_JOINTS, QUADRUPED_JOINTS, RIG_VERSION,
+};
 
 /// The opaque pixels of the character used for shape analysis, or a specific error.
 pub fn subject_mask(character: &Character) -> Result<Mask> {
@@ -29,7 +32,7 @@ pub fn subject_mask(character: &Character) -> Result<Mask> {
 }
 
 /// Horizontal runs `[start, end)` of mask pixels in each row.
-fn row_runs(mask: &Mask) -> Vec<Vec<(usize, usize)>> {
+pub(crate) fn row_runs(mask: &Mask) -> Vec<Vec<(usize, usize)>> {
     (0..mask.height)
         .map(|y| {
             let row = &mask.data[y * mask.width..(y + 1) * mask.width];
@@ -201,15 +204,12 @@ pub fn auto_rig(character: &Character) -> Result<Rig> {
     let main_label = (1..sizes.len()).max_by_key(|&l| sizes[l]).unwrap_or(1) as u32;
     let main = Mask::select(&labels, main_label, all.width, all.height);
     let report = analyse(&main);
-    let positions = if report.humanoid {
-        humanoid_joints(&main)
+    let (kind, positions) = if let Some(q) = find_quadruped(&main, &row_runs(&main)) {
+        (RigKind::Quadruped, quadruped_joints(&q))
+    } else if report.humanoid {
+        (RigKind::Humanoid, humanoid_joints(&main))
     } else {
-        chain_joints(&main)
-    };
-    let kind = if report.humanoid {
-        RigKind::Humanoid
-    } else {
-        RigKind::BodyChain
+        (RigKind::BodyChain, chain_joints(&main))
     };
     let joints = kind
         .template()
@@ -229,6 +229,16 @@ pub fn auto_rig(character: &Character) -> Result<Rig> {
         height: character.height(),
         joints,
     })
+}
+
+/// Joint positions in [`QUADRUPED_JOINTS`] order.
+fn quadruped_joints(q: &QuadLayout) -> Vec<[f32; 2]> {
+    let mut out = vec![q.hips, q.withers, q.neck, q.head, q.tail, q.tail_tip];
+    for leg in &q.legs {
+        out.extend_from_slice(leg);
+    }
+    debug_assert_eq!(out.len(), QUADRUPED_JOINTS.len());
+    out
 }
 
 fn chain_joints(mask: &Mask) -> Vec<[f32; 2]> {

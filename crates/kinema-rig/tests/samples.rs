@@ -20,9 +20,83 @@ fn samples_get_the_expected_rig_kind() {
         ("slimeBlue", RigKind::BodyChain),
         ("ladybug", RigKind::BodyChain),
         ("bee", RigKind::BodyChain),
+        ("horse", RigKind::Quadruped),
+        ("dog", RigKind::Quadruped),
+        ("cat", RigKind::Quadruped),
     ] {
         let rig = auto_rig(&load(name)).unwrap();
         assert_eq!(rig.kind, kind, "{name}");
+    }
+}
+
+/// The four-legged samples face right: head in front of the withers, the front legs in
+/// front of the hind legs, every foot on the ground and the tail behind the hips.
+#[test]
+fn quadruped_joints_lie_on_their_parts() {
+    for name in ["horse", "dog", "cat"] {
+        let c = load(name);
+        let rig = auto_rig(&c).unwrap();
+        let j = |n: &str| rig.joint(n).unwrap();
+        assert!(
+            j("head")[0] > j("withers")[0] && j("withers")[0] > j("hips")[0],
+            "{name}"
+        );
+        assert!(
+            j("tail_tip")[0] < j("hips")[0],
+            "{name}: tail {:?}",
+            j("tail_tip")
+        );
+        let ground = c.image.alpha_bounds(127).unwrap().3 as f32;
+        for leg in ["front_near", "front_far", "hind_near", "hind_far"] {
+            let foot = j(&format!("{leg}_foot"));
+            assert!(
+                (ground - foot[1]).abs() < 0.06 * c.height() as f32,
+                "{name}/{leg}: {foot:?}"
+            );
+            // Every limb joint lies on an opaque pixel of the character.
+            for part in ["top", "knee", "foot"] {
+                let p = j(&format!("{leg}_{part}"));
+                let a = c.image.pixel(p[0] as u32, p[1] as u32)[3];
+                assert!(a > 0, "{name}/{leg}_{part} at {p:?} is off the character");
+            }
+        }
+        let front = j("front_near_foot")[0].min(j("front_far_foot")[0]);
+        let hind = j("hind_near_foot")[0].max(j("hind_far_foot")[0]);
+        assert!(front > hind, "{name}: front feet behind the hind feet");
+    }
+}
+
+/// Joints lie on the limbs they move, also where arms touch the torso (alienBlue): every
+/// arm and leg joint is on an opaque pixel, and the hands are outside the torso's middle.
+#[test]
+fn humanoid_limb_joints_lie_on_the_limbs() {
+    for name in ["femaleAdventurer_idle", "alienBlue_front"] {
+        let c = load(name);
+        let rig = auto_rig(&c).unwrap();
+        let model = build_model(&c, &rig).unwrap();
+        for joint in [
+            "elbow_left",
+            "hand_left",
+            "elbow_right",
+            "hand_right",
+            "knee_left",
+            "foot_left",
+            "knee_right",
+            "foot_right",
+        ] {
+            let p = rig.joint(joint).unwrap();
+            let (x, y) = (p[0] as u32, p[1] as u32);
+            assert!(
+                c.image.pixel(x, y)[3] > 0,
+                "{name}/{joint} at {p:?} is off the character"
+            );
+            // ...and on its own limb's layer, not on the body.
+            let part = model.part_map[(y * c.width() + x) as usize];
+            assert!(
+                part > 1,
+                "{name}/{joint} at {p:?} lies on the body (part {part})"
+            );
+        }
     }
 }
 
@@ -325,5 +399,23 @@ fn strips() {
                 .collect();
             common::write_strip(&out.join(format!("{name}_{}.png", a.name)), &big);
         }
+    }
+}
+
+/// Writes rig overlays of the four-legged samples to target/rig-strips (eyeballing):
+/// `cargo test -p kinema-rig --test samples -- --ignored quadruped_overlays`.
+#[test]
+#[ignore]
+fn quadruped_overlays() {
+    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/rig-strips");
+    std::fs::create_dir_all(&out).unwrap();
+    for name in ["horse", "dog", "cat"] {
+        let c = load(name);
+        let rig = auto_rig(&c).unwrap();
+        let overlay = kinema_rig::draw_overlay(&c, &rig);
+        common::write_strip(
+            &out.join(format!("{name}_overlay.png")),
+            &[common::upscale(&overlay, 4)],
+        );
     }
 }
