@@ -9,6 +9,7 @@
 mod align;
 mod cleanliness;
 mod color;
+mod cycle_match;
 mod evaluate;
 mod flow;
 mod html;
@@ -23,6 +24,7 @@ mod temporal;
 pub use align::{align_to_reference, Alignment};
 pub use cleanliness::{pieces, thin_area, Cleanliness};
 pub use color::{delta_e, rotate_hue, srgb_to_lab, Lab};
+pub use cycle_match::{cycle_match, gap_closed};
 pub use evaluate::evaluate;
 pub use flow::{optical_flow, Flow, FlowOptions};
 pub use html::{write_html_report, ReportEntry};
