@@ -24,6 +24,7 @@ mod skeleton;
 mod skin;
 mod text;
 mod timeline;
+mod view;
 
 pub use actions::{actions, ActionInfo};
 pub use engine::RigEngine;
@@ -36,3 +37,4 @@ pub use rig::{Joint, Rig, RigKind};
 pub use skeleton::{analyse, auto_rig, ShapeReport};
 pub use text::{understand, Facing, Plan, Step};
 pub use timeline::{frame_poses, FramePose};
+pub use view::{orientation_of, Orientation, View};

@@ -6,8 +6,8 @@ mod common;
 use common::{dominant_share, load, mean_abs_diff, psnr, SAMPLES};
 use kinema_core::{ClipSpec, Engine, Job, Progress};
 use kinema_rig::{
-    actions, auto_rig, build_model, canvas_for, count_flips, drawn_pose, frame_poses, understand,
-    RigEngine, RigKind,
+    actions, auto_rig, build_model, canvas_for, count_flips, drawn_pose, frame_poses,
+    orientation_of, understand, RigEngine, RigKind, View,
 };
 
 fn quiet(_: Progress) {}
@@ -23,9 +23,40 @@ fn samples_get_the_expected_rig_kind() {
         ("horse", RigKind::Quadruped),
         ("dog", RigKind::Quadruped),
         ("cat", RigKind::Quadruped),
+        ("knight_side", RigKind::Humanoid),
     ] {
         let rig = auto_rig(&load(name)).unwrap();
         assert_eq!(rig.kind, kind, "{name}");
+    }
+}
+
+/// Front views are told from turned ones, and turned ones face where their feet point.
+#[test]
+fn samples_are_seen_from_the_expected_side() {
+    let turned = [View::ThreeQuarter, View::Side];
+    for (name, views, right) in [
+        ("femaleAdventurer_idle", &[View::Front][..], None),
+        ("alienBlue_front", &[View::Front], None),
+        ("slimeBlue", &[View::Front], None),
+        ("femaleAdventurer_walk0", &[View::ThreeQuarter], None),
+        // A profile standing upright is nearly as symmetric as a three-quarter pose; both
+        // are turned views and walk with a stride.
+        ("knight_side", &turned, Some(true)),
+        ("horse", &[View::Side], Some(true)),
+        ("dog", &[View::Side], Some(true)),
+        ("cat", &[View::Side], Some(true)),
+    ] {
+        let c = load(name);
+        let o = orientation_of(&c, &auto_rig(&c).unwrap()).unwrap();
+        assert!(
+            views.contains(&o.view),
+            "{name}: {:?}, symmetry {}",
+            o.view,
+            o.symmetry
+        );
+        if let Some(r) = right {
+            assert_eq!(o.faces_right, r, "{name}");
+        }
     }
 }
 
@@ -402,14 +433,14 @@ fn strips() {
     }
 }
 
-/// Writes rig overlays of the four-legged samples to target/rig-strips (eyeballing):
+/// Writes rig overlays of our own samples to target/rig-strips (eyeballing):
 /// `cargo test -p kinema-rig --test samples -- --ignored quadruped_overlays`.
 #[test]
 #[ignore]
 fn quadruped_overlays() {
     let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/rig-strips");
     std::fs::create_dir_all(&out).unwrap();
-    for name in ["horse", "dog", "cat"] {
+    for name in ["horse", "dog", "cat", "knight_side"] {
         let c = load(name);
         let rig = auto_rig(&c).unwrap();
         let overlay = kinema_rig::draw_overlay(&c, &rig);

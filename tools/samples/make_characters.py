@@ -1,11 +1,12 @@
-"""Draws the four-legged sample characters (side view, facing right) for the rig engine's
-tests and docs: a horse, a dog and a cat in the flat cartoon style of the Kenney samples.
+"""Draws the sample characters the Kenney set lacks, for the rig engine's tests and docs, in
+the flat cartoon style of the Kenney samples: four-legged animals seen from the side (a
+horse, a dog and a cat) and a knight in profile, all facing right.
 
 Each is drawn at 4x with polygons and ellipses and box-filtered down, so edges carry the
 same anti-aliasing a hand-made sprite has. Far legs are a shade darker than near legs, as
 artists draw them. Run from the repository root (needs Pillow):
 
-    python3 tools/samples/make_quadrupeds.py samples/characters
+    python3 tools/samples/make_characters.py samples/characters
 
 The output is deterministic; the PNGs are committed (CC0, like the other samples).
 """
@@ -134,12 +135,45 @@ def cat(path):
     c.save(path)
 
 
+def knight(path):
+    armour, dark, skin, plume = (168, 176, 190, 255), (112, 118, 132, 255), (236, 190, 150, 255), (196, 52, 52, 255)
+    far = shade(armour, 0.78)
+    c = Canvas(72, 128)
+    g = 125
+    # Far arm and far leg behind the body.
+    c.limb(34, 52, 28, 70, 5, 4.5, far)
+    c.limb(28, 70, 30, 86, 4.5, 4.5, far)
+    c.ellipse(30, 88, 5, 5, shade(skin, 0.8))
+    c.limb(32, 86, 27, 104, 6, 5.2, far)
+    c.limb(27, 104, 26, g - 6, 5.2, 4.8, far)
+    c.poly([(20, g - 8), (34, g - 8), (36, g), (20, g)], shade(dark, 0.8))
+    # Torso, belt and skirt of mail.
+    c.poly([(24, 46), (46, 46), (48, 84), (22, 84)], armour)
+    c.poly([(22, 78), (48, 78), (48, 84), (22, 84)], dark)
+    c.poly([(22, 84), (48, 84), (50, 94), (20, 94)], shade(armour, 0.9))
+    # Near leg, forward, with the boot pointing right.
+    c.limb(38, 88, 44, 106, 6.5, 5.5, armour)
+    c.limb(44, 106, 44, g - 6, 5.5, 5, armour)
+    c.poly([(38, g - 8), (56, g - 8), (58, g), (38, g)], dark)
+    # Head: helmet in profile with a visor slit, face showing at the front, a plume.
+    c.ellipse(36, 30, 15, 16, armour)
+    c.poly([(40, 26), (52, 26), (52, 40), (40, 40)], skin)
+    c.poly([(41, 28), (52, 28), (52, 31), (41, 31)], dark)
+    c.poly([(22, 14), (30, 8), (40, 10), (32, 20)], plume)
+    # Near arm hanging a little forward of the body, hand clear of the hip.
+    c.limb(38, 52, 46, 70, 5.5, 5, armour)
+    c.limb(46, 70, 54, 84, 5, 4.5, armour)
+    c.ellipse(55, 88, 5, 5, skin)
+    c.save(path)
+
+
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "samples/characters")
     out.mkdir(parents=True, exist_ok=True)
     horse(out / "horse.png")
     dog(out / "dog.png")
     cat(out / "cat.png")
+    knight(out / "knight_side.png")
 
 
 if __name__ == "__main__":
