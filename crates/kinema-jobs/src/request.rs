@@ -109,7 +109,7 @@ fn units(what: &What, spec: &ClipSpec) -> Result<Vec<Unit>> {
                     "name actions separated by commas, e.g. --actions \"idle,walk,attack\"",
                 ));
             }
-            let catalog = kinema_rig::actions();
+            let catalog = kinema_rig::MotionLibrary::builtin();
             let mut seen = std::collections::HashSet::new();
             list.iter()
                 .map(|raw| {
@@ -127,8 +127,7 @@ fn units(what: &What, spec: &ClipSpec) -> Result<Vec<Unit>> {
                         ));
                     }
                     // Loop cycles by nature (idle, walk, …) or when the user asks for loops.
-                    let looping =
-                        spec.looping || catalog.iter().any(|a| a.name == name && a.looping);
+                    let looping = spec.looping || catalog.get(&name).is_some_and(|m| m.looping);
                     Ok(Unit {
                         name: name.clone(),
                         prompt: name,

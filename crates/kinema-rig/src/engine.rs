@@ -1,30 +1,55 @@
 //! The `rig` engine behind `kinema --engine rig`.
 
+use std::sync::Arc;
+
 use kinema_core::{Clip, Engine, Error, Generation, Job, Progress, Result};
 use rayon::prelude::*;
 
+use crate::library::MotionLibrary;
 use crate::parts::build_model;
 use crate::render::{canvas_for, render_pose};
 use crate::rig::Rig;
 use crate::skeleton::auto_rig;
-use crate::text::understand;
 use crate::timeline::frame_poses;
 
 /// Animates a character by deforming its own pixels; CPU only, no model weights.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RigEngine {
     rig: Option<Rig>,
+    motions: Arc<MotionLibrary>,
+}
+
+impl Default for RigEngine {
+    fn default() -> Self {
+        RigEngine::new()
+    }
 }
 
 impl RigEngine {
+    /// Auto-rigs each character and plays the built-in motions.
     pub fn new() -> Self {
-        RigEngine { rig: None }
+        RigEngine {
+            rig: None,
+            motions: MotionLibrary::builtin(),
+        }
     }
 
     /// Uses a (possibly hand-edited) rig instead of auto-rigging; it is checked against
     /// the character at generation time.
     pub fn with_rig(rig: Rig) -> Self {
-        RigEngine { rig: Some(rig) }
+        RigEngine {
+            rig: Some(rig),
+            ..RigEngine::new()
+        }
+    }
+
+    /// Reads prompts with, and plays, the motions of `motions` (built-ins plus a user's).
+    pub fn with_motions(self, motions: Arc<MotionLibrary>) -> Self {
+        RigEngine { motions, ..self }
+    }
+
+    pub fn motions(&self) -> &Arc<MotionLibrary> {
+        &self.motions
     }
 }
 
@@ -34,7 +59,7 @@ impl Engine for RigEngine {
     }
 
     fn understand(&self, prompt: &str) -> Result<serde_json::Value> {
-        let plan = understand(prompt)?;
+        let plan = self.motions.understand(prompt)?;
         serde_json::to_value(&plan)
             .map_err(|e| Error::internal("could not describe the plan").with_source(e))
     }
@@ -47,7 +72,7 @@ impl Engine for RigEngine {
                 "use --frames and --fps of at least 1",
             ));
         }
-        let plan = understand(job.prompt)?;
+        let plan = self.motions.understand(job.prompt)?;
         let character = job.character;
         progress(Progress {
             stage: "rig",
@@ -61,6 +86,9 @@ impl Engine for RigEngine {
             }
             None => auto_rig(character)?,
         };
+        for step in &plan.steps {
+            step.motion.require_kind(rig.kind, &character.name)?;
+        }
         let model = build_model(character, &rig)?;
         progress(Progress {
             stage: "rig",

@@ -3,17 +3,20 @@
 //!
 //! Pipeline: silhouette → outline → constrained Delaunay mesh per part layer →
 //! skeleton (humanoid or body chain, no neural network) → smooth skin weights →
-//! keyframed motions chosen from the prompt → scanline rasteriser. Because every frame
+//! keyframed motions chosen from the prompt → scanline rasteriser. The motions are data:
+//! one TOML file each (`motions/*.toml`, embedded at build time), and users add their own
+//! through a [`MotionLibrary`] (format in docs/MOTIONS.md). Because every frame
 //! is the character's own pixels moved, identity is kept by construction.
 
-mod actions;
 mod arms;
 mod contour;
 mod engine;
 mod labels;
+mod library;
 mod mask;
 mod mesh;
 mod motion;
+mod motion_file;
 mod overlay;
 mod parts;
 mod quadruped;
@@ -24,12 +27,13 @@ mod skeleton;
 mod skin;
 mod text;
 mod timeline;
+mod toml_reader;
 mod view;
 
-pub use actions::{actions, ActionInfo};
 pub use engine::RigEngine;
+pub use library::{KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion};
 pub use mesh::{count_flipped_triangles, Mesh};
-pub use motion::{Channel, Pose};
+pub use motion::{channels_of, Channel, Ease, Keyframes, Pose, Track, Unit};
 pub use overlay::draw_overlay;
 pub use parts::{build_model, Layer, Model, Part};
 pub use render::{canvas_for, count_flips, drawn_pose, render_pose};

@@ -92,6 +92,21 @@ pub const QUADRUPED_JOINTS: [(&str, Option<&str>); 18] = [
 ];
 
 impl RigKind {
+    /// Every kind with the name rig and motion files use.
+    pub const ALL: [RigKind; 3] = [RigKind::Humanoid, RigKind::BodyChain, RigKind::Quadruped];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RigKind::Humanoid => "humanoid",
+            RigKind::BodyChain => "body_chain",
+            RigKind::Quadruped => "quadruped",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<RigKind> {
+        RigKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn template(self) -> &'static [(&'static str, Option<&'static str>)] {
         match self {
             RigKind::Humanoid => &HUMANOID_JOINTS,
@@ -251,6 +266,12 @@ mod tests {
         let back = Rig::from_json(&rig.to_json()).unwrap();
         assert_eq!(back, rig);
         assert!(rig.to_json().contains("\"body_chain\""));
+        // Motion files name kinds as rig files do.
+        for kind in RigKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.name()));
+            assert_eq!(RigKind::from_name(kind.name()), Some(kind));
+        }
     }
 
     #[test]

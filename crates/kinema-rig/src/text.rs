@@ -6,12 +6,12 @@
 //! is an error naming the nearest supported actions — never a silent idle.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use kinema_core::{Error, Result};
 use serde::Serialize;
 
-use crate::actions::{actions, find};
+use crate::library::{Motion, MotionLibrary};
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -25,7 +25,10 @@ pub enum Facing {
 /// One action of a plan with its modifiers.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Step {
-    pub action: &'static str,
+    pub action: String,
+    /// The motion `action` names, from the library the prompt was read with.
+    #[serde(skip)]
+    pub motion: Arc<Motion>,
     /// Cycles per second relative to normal (slowly 0.6, fast 1.6).
     pub speed: f32,
     /// Scale of the motion (slightly 0.6, big 1.35).
@@ -51,7 +54,7 @@ impl Plan {
             .steps
             .iter()
             .map(|s| {
-                let secs = find(s.action).map_or(1.0, |a| a.seconds) as f64;
+                let secs = s.motion.seconds as f64;
                 secs * s.repetitions.unwrap_or(1).max(1) as f64 / s.speed.max(0.1) as f64
             })
             .collect();
@@ -87,7 +90,8 @@ impl Plan {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
-    Action(&'static str),
+    /// Index into the library's motions.
+    Action(usize),
     Speed(f32),
     Amp(f32),
     Times(u32),
@@ -274,36 +278,57 @@ const WORDS_ZH: &[(&str, Tok)] = &[
     ("让", Tok::Stop),
 ];
 
-struct Lexicon {
-    english: HashMap<&'static str, Tok>,
-    chinese: Vec<(&'static str, Tok)>,
+/// The prompt reader's vocabulary for one motion library (kept in the library).
+pub(crate) struct Lexicon {
+    english: HashMap<String, Tok>,
+    chinese: Vec<(String, Tok)>,
     longest_zh: usize,
 }
 
-fn lexicon() -> &'static Lexicon {
-    static LEX: OnceLock<Lexicon> = OnceLock::new();
-    LEX.get_or_init(|| {
+/// What `word` already means to the prompt reader, if anything: motion files may not use
+/// these words, or the motion could never be chosen by them.
+pub(crate) fn reserved_word(word: &str) -> Option<&'static str> {
+    if MODIFIERS_EN.iter().any(|(w, _)| *w == word) {
+        Some("a modifier (speed, size, count or direction)")
+    } else if SEPARATORS_EN.contains(&word) || ["time", "times"].contains(&word) {
+        Some("a sequence or count word")
+    } else if STOPWORDS_EN.contains(&word) {
+        Some("a filler word")
+    } else if NUMBERS_EN.iter().any(|(w, _)| *w == word) {
+        Some("a number")
+    } else if WORDS_ZH.iter().any(|(w, _)| *w == word) {
+        Some("a modifier or sequence word")
+    } else {
+        None
+    }
+}
+
+fn lexicon(library: &MotionLibrary) -> &Lexicon {
+    library.lexicon.get_or_init(|| {
         let mut english = HashMap::new();
-        let mut chinese: Vec<(&'static str, Tok)> = WORDS_ZH.to_vec();
-        for a in actions() {
-            for w in a.english {
-                english.insert(*w, Tok::Action(a.name));
+        let mut chinese: Vec<(String, Tok)> = WORDS_ZH
+            .iter()
+            .map(|(w, t)| (w.to_string(), t.clone()))
+            .collect();
+        for (i, a) in library.motions().iter().enumerate() {
+            for w in &a.english {
+                english.insert(w.clone(), Tok::Action(i));
             }
-            for w in a.chinese {
-                chinese.push((w, Tok::Action(a.name)));
+            for w in &a.chinese {
+                chinese.push((w.clone(), Tok::Action(i)));
             }
         }
         for (w, t) in MODIFIERS_EN {
-            english.insert(*w, t.clone());
+            english.insert(w.to_string(), t.clone());
         }
         for w in SEPARATORS_EN {
-            english.insert(*w, Tok::Sep);
+            english.insert(w.to_string(), Tok::Sep);
         }
         for w in STOPWORDS_EN {
-            english.entry(*w).or_insert(Tok::Stop);
+            english.entry(w.to_string()).or_insert(Tok::Stop);
         }
         for (w, n) in NUMBERS_EN {
-            english.insert(*w, Tok::Number(*n));
+            english.insert(w.to_string(), Tok::Number(*n));
         }
         let longest_zh = chinese
             .iter()
@@ -334,8 +359,7 @@ fn zh_number(c: char) -> Option<u32> {
     })
 }
 
-fn english_token(word: &str) -> Tok {
-    let lex = lexicon();
+fn english_token(lex: &Lexicon, word: &str) -> Tok {
     if let Some(t) = lex.english.get(word) {
         return t.clone();
     }
@@ -371,8 +395,7 @@ fn english_token(word: &str) -> Tok {
 }
 
 /// Splits a prompt into `(token, original text)` pairs.
-fn tokenize(prompt: &str) -> Vec<(Tok, String)> {
-    let lex = lexicon();
+fn tokenize(lex: &Lexicon, prompt: &str) -> Vec<(Tok, String)> {
     let chars: Vec<char> = prompt.to_lowercase().chars().collect();
     let mut out: Vec<(Tok, String)> = Vec::new();
     let mut i = 0;
@@ -391,7 +414,7 @@ fn tokenize(prompt: &str) -> Vec<(Tok, String)> {
                 .trim_end_matches("'s")
                 .to_string();
             if !word.is_empty() {
-                out.push((english_token(&word), word));
+                out.push((english_token(lex, &word), word));
             }
             continue;
         }
@@ -463,7 +486,8 @@ fn tokenize(prompt: &str) -> Vec<(Tok, String)> {
     merged
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance in characters.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for i in 1..=a.len() {
@@ -479,9 +503,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Up to three action names closest to `word`: edit distance for Latin words, shared
 /// characters for Chinese.
-pub fn nearest_actions(word: &str) -> Vec<&'static str> {
-    let mut scored: Vec<(f32, &'static str)> = Vec::new();
-    for a in actions() {
+pub fn nearest_actions<'l>(library: &'l MotionLibrary, word: &str) -> Vec<&'l str> {
+    let mut scored: Vec<(f32, &str)> = Vec::new();
+    for a in library.motions() {
         let score = if word.is_ascii() {
             a.english
                 .iter()
@@ -496,32 +520,32 @@ pub fn nearest_actions(word: &str) -> Vec<&'static str> {
                 .unwrap_or(0);
             1.0 - best_shared as f32 / word.chars().count().max(1) as f32
         };
-        scored.push((score, a.name));
+        scored.push((score, &a.name));
     }
     scored.sort_by(|a, b| a.0.total_cmp(&b.0));
     scored.into_iter().take(3).map(|s| s.1).collect()
 }
 
-fn is_typo(word: &str) -> Option<&'static str> {
+fn is_typo<'l>(library: &'l MotionLibrary, word: &str) -> Option<&'l str> {
     if !word.is_ascii() || word.len() < 3 {
         return None;
     }
     let limit = if word.len() >= 6 { 2 } else { 1 };
-    let mut best: Option<(usize, &'static str)> = None;
-    for a in actions() {
-        for w in a.english {
+    let mut best: Option<(usize, &str)> = None;
+    for a in library.motions() {
+        for w in &a.english {
             let d = edit_distance(word, w);
             if d <= limit && best.is_none_or(|b| d < b.0) {
-                best = Some((d, a.name));
+                best = Some((d, &a.name));
             }
         }
     }
     best.map(|b| b.1)
 }
 
-fn unknown_error(word: &str, prompt: &str) -> Error {
-    let near = nearest_actions(word);
-    let all: Vec<&str> = actions().iter().map(|a| a.name).collect();
+fn unknown_error(library: &MotionLibrary, word: &str, prompt: &str) -> Error {
+    let near = nearest_actions(library, word);
+    let all = library.names();
     Error::invalid(
         format!(
             "`{word}` in \"{prompt}\" is not a supported action; nearest: {}",
@@ -534,9 +558,20 @@ fn unknown_error(word: &str, prompt: &str) -> Error {
     )
 }
 
-/// Parses a prompt into a plan of actions with modifiers.
+/// Parses a prompt into a plan of the built-in actions with modifiers.
 pub fn understand(prompt: &str) -> Result<Plan> {
-    let all: Vec<&str> = actions().iter().map(|a| a.name).collect();
+    MotionLibrary::builtin().understand(prompt)
+}
+
+impl MotionLibrary {
+    /// Parses a prompt into a plan of this library's actions with modifiers.
+    pub fn understand(&self, prompt: &str) -> Result<Plan> {
+        understand_with(self, prompt)
+    }
+}
+
+fn understand_with(library: &MotionLibrary, prompt: &str) -> Result<Plan> {
+    let all = library.names();
     if prompt.trim().is_empty() {
         return Err(Error::invalid(
             "the prompt is empty",
@@ -565,7 +600,7 @@ pub fn understand(prompt: &str) -> Result<Plan> {
             step.repetitions = Some(t.clamp(1, 100));
         }
         if let Some(s) = m.steps {
-            let cyclic = find(step.action).is_some_and(|a| a.info.looping);
+            let cyclic = step.motion.looping;
             // A walk cycle is two steps.
             step.repetitions = Some(if cyclic { s.div_ceil(2) } else { s }.clamp(1, 100));
         }
@@ -576,11 +611,11 @@ pub fn understand(prompt: &str) -> Result<Plan> {
     let mut clause_action = false;
     let mut clause_unknown: Vec<String> = Vec::new();
     let mut facing = Facing::Right;
-    let tokens = tokenize(prompt);
+    let tokens = tokenize(lexicon(library), prompt);
     let close_clause = |clause_action: bool, unknown: &mut Vec<String>| -> Result<()> {
         if !clause_action {
             if let Some(w) = unknown.first() {
-                return Err(unknown_error(w, prompt));
+                return Err(unknown_error(library, w, prompt));
             }
         }
         unknown.clear();
@@ -599,7 +634,7 @@ pub fn understand(prompt: &str) -> Result<Plan> {
             }
             Tok::Stop | Tok::Number(_) => continue,
             Tok::Unknown => {
-                if let Some(name) = is_typo(&word) {
+                if let Some(name) = is_typo(library, &word) {
                     return Err(Error::invalid(
                         format!(
                             "`{word}` in \"{prompt}\" is not a known word; did you mean `{name}`?"
@@ -610,15 +645,17 @@ pub fn understand(prompt: &str) -> Result<Plan> {
                 clause_unknown.push(word);
                 continue;
             }
-            Tok::Action(name) => {
-                if clause_action && steps.last().is_some_and(|s| s.action == name) {
+            Tok::Action(index) => {
+                let motion = &library.motions()[index];
+                if clause_action && steps.last().is_some_and(|s| s.action == motion.name) {
                     if let Some(s) = steps.last_mut() {
                         s.words.push(word);
                     }
                     continue;
                 }
                 let mut step = Step {
-                    action: name,
+                    action: motion.name.clone(),
+                    motion: Arc::clone(motion),
                     speed: 1.0,
                     amplitude: 1.0,
                     repetitions: None,
@@ -668,11 +705,11 @@ pub fn understand(prompt: &str) -> Result<Plan> {
 mod tests {
     use super::*;
 
-    fn names(p: &str) -> Vec<&'static str> {
+    fn names(p: &str) -> Vec<String> {
         understand(p)
             .unwrap()
             .steps
-            .iter()
+            .into_iter()
             .map(|s| s.action)
             .collect()
     }
@@ -709,7 +746,11 @@ mod tests {
         assert_eq!(p.steps[0].repetitions, Some(3));
         let p = understand("快速向左跑").unwrap();
         assert_eq!(
-            (p.steps[0].action, p.steps[0].speed, p.steps[0].facing),
+            (
+                p.steps[0].action.as_str(),
+                p.steps[0].speed,
+                p.steps[0].facing
+            ),
             ("run", 1.6, Facing::Left)
         );
         let p = understand("慢慢挥手三次").unwrap();
@@ -722,7 +763,10 @@ mod tests {
         assert_eq!(names("walk, then wave and jump"), ["walk", "wave", "jump"]);
         let p = understand("走两步然后挥手").unwrap();
         assert_eq!(
-            p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
+            p.steps
+                .iter()
+                .map(|s| s.action.as_str())
+                .collect::<Vec<_>>(),
             ["walk", "wave"]
         );
         assert_eq!(p.steps[0].repetitions, Some(1));

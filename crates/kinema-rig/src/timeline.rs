@@ -3,16 +3,31 @@
 
 use kinema_core::ClipSpec;
 
-use crate::actions::{find, ActionDef};
-use crate::motion::{smoothstep, Pose};
+use crate::library::Motion;
+use crate::motion::{smoothstep, Keyframes, Pose};
 use crate::rig::RigKind;
 use crate::text::{Facing, Plan, Step};
 
-/// What to draw for one frame.
+/// What to draw for one frame, and where in its motion it is.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FramePose {
     pub pose: Pose,
     pub mirror: bool,
+    /// The plan step the frame belongs to.
+    pub step: usize,
+    /// Cycles (or repetitions) of the step's motion completed before this frame.
+    pub cycle: u32,
+    /// Where in the current cycle the frame is, in the motion file's time (0..=1): the
+    /// time its keys and events are given in. A one-shot returning to rest after acting
+    /// stays at 1.
+    pub time: f32,
+}
+
+/// A step's pose at one frame, with its motion time.
+struct StepFrame {
+    pose: Pose,
+    cycle: u32,
+    time: f32,
 }
 
 /// Deterministic 0..1 value from the seed and a salt (SplitMix64).
@@ -24,11 +39,12 @@ fn seeded(seed: u64, salt: u64) -> f32 {
     (z >> 40) as f32 / (1u64 << 24) as f32
 }
 
-/// The pose of `def` at step-local time `t` (0..=1 over the step's frames).
+/// The pose of `def` (its keys `motion` for the rig's kind) at step-local time `t` (0..=1
+/// over the step's frames).
 #[allow(clippy::too_many_arguments)]
 fn step_pose(
-    def: &ActionDef,
-    kind: RigKind,
+    def: &Motion,
+    motion: &Keyframes,
     step: &Step,
     t: f32,
     frames: u32,
@@ -36,14 +52,9 @@ fn step_pose(
     looping: bool,
     seed: u64,
     index: u64,
-) -> Pose {
-    let motion = if kind == RigKind::Humanoid {
-        &def.humanoid
-    } else {
-        &def.chain
-    };
+) -> StepFrame {
     let amplitude = step.amplitude * (0.94 + 0.12 * seeded(seed, index * 2 + 1));
-    let pose = if def.info.looping {
+    let (pose, cycle, time) = if def.looping {
         let seconds = frames as f32 / fps.max(1) as f32;
         let natural = (seconds * step.speed / def.seconds).round().max(1.0);
         let cycles = step.repetitions.map_or(natural, |r| r as f32);
@@ -55,8 +66,9 @@ fn step_pose(
         } else {
             0.0
         };
-        let phase = (t * cycles + offset).fract();
-        motion.pose(phase, true)
+        let progress = t * cycles + offset;
+        let phase = progress.fract();
+        (motion.pose(phase, true), progress.floor() as u32, phase)
     } else {
         let reps = step.repetitions.unwrap_or(1).max(1) as f32;
         let x = t * reps;
@@ -65,34 +77,46 @@ fn step_pose(
         } else {
             (x.fract(), false)
         };
+        let cycle = (x.floor() as u32).min(reps as u32 - 1);
         if looping || reps > 1.0 {
             // Act, then return to rest so the next repetition (or the loop) starts clean.
             let split = 0.65;
             if rep_t < split && !last {
-                motion.pose(rep_t / split, false)
+                (motion.pose(rep_t / split, false), cycle, rep_t / split)
             } else if looping || !last {
-                motion
+                let pose = motion
                     .pose(1.0, false)
-                    .scaled(1.0 - smoothstep((rep_t - split) / (1.0 - split)))
+                    .scaled(1.0 - smoothstep((rep_t - split) / (1.0 - split)));
+                (pose, cycle, 1.0)
             } else {
-                motion.pose(1.0, false)
+                (motion.pose(1.0, false), cycle, 1.0)
             }
         } else {
-            motion.pose(rep_t, false)
+            (motion.pose(rep_t, false), cycle, rep_t)
         }
     };
-    pose.scaled(amplitude)
+    StepFrame {
+        pose: pose.scaled(amplitude),
+        cycle,
+        time,
+    }
 }
 
 /// One pose per frame for `plan` under `spec`.
+///
+/// A step whose motion has no keys for `kind` holds the drawn pose; callers refuse such
+/// plans first with [`Motion::require_kind`], as the engine does.
 pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose> {
     let shares = plan.split_frames(spec.frames);
     let mut out: Vec<FramePose> = Vec::with_capacity(spec.frames as usize);
     let mut starts = Vec::new();
+    let still = Keyframes {
+        ease: crate::motion::Ease::Spline,
+        tracks: Vec::new(),
+    };
     for (k, (step, &n)) in plan.steps.iter().zip(&shares).enumerate() {
-        let Some(def) = find(step.action) else {
-            continue;
-        };
+        let def = &step.motion;
+        let keys = def.for_kind(kind).map_or(&still, |m| &m.keyframes);
         starts.push(out.len());
         for i in 0..n {
             let t = if spec.looping || plan.steps.len() > 1 && k + 1 < plan.steps.len() {
@@ -100,9 +124,9 @@ pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose
             } else {
                 i as f32 / (n.max(2) - 1) as f32
             };
-            let pose = step_pose(
+            let frame = step_pose(
                 def,
-                kind,
+                keys,
                 step,
                 t,
                 n,
@@ -112,8 +136,11 @@ pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose
                 k as u64,
             );
             out.push(FramePose {
-                pose,
+                pose: frame.pose,
                 mirror: step.facing == Facing::Left,
+                step: k,
+                cycle: frame.cycle,
+                time: frame.time,
             });
         }
     }
@@ -135,11 +162,7 @@ pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose
             Some(raw[start - 1].pose)
         };
         let Some(from) = from else { continue };
-        let one_shot_start = plan
-            .steps
-            .get(k)
-            .and_then(|s| find(s.action))
-            .is_some_and(|d| !d.info.looping);
+        let one_shot_start = plan.steps.get(k).is_some_and(|s| !s.motion.looping);
         if start == 0 && !spec.looping && one_shot_start {
             continue; // one-shots already begin at rest
         }
@@ -251,6 +274,36 @@ mod tests {
             ) != a
         });
         assert!(differs);
+    }
+
+    #[test]
+    fn frames_know_their_cycle_and_motion_time() {
+        // Two walk cycles (1 s each) over 24 frames: time runs 0..1 twice.
+        let f = frame_poses(
+            &understand("walk").unwrap(),
+            RigKind::Humanoid,
+            &ClipSpec {
+                fps: 12,
+                seed: 0,
+                ..spec(24, true)
+            },
+        );
+        assert!(f.iter().all(|f| f.step == 0));
+        let cycles: Vec<u32> = f.iter().map(|f| f.cycle).collect();
+        assert_eq!(cycles.iter().filter(|&&c| c == 0).count(), 12, "{cycles:?}");
+        assert_eq!(cycles.last(), Some(&1));
+        assert!(f
+            .windows(2)
+            .all(|w| w[1].time > w[0].time || w[1].cycle > w[0].cycle));
+        // A one-shot after a cycle: step 1, ending at motion time 1.
+        let f = frame_poses(
+            &understand("walk then jump").unwrap(),
+            RigKind::Humanoid,
+            &spec(20, false),
+        );
+        let last = f.last().unwrap();
+        assert_eq!((last.step, last.cycle, last.time), (1, 0, 1.0));
+        assert_eq!((f[0].step, f[0].time), (0, 0.0));
     }
 
     #[test]

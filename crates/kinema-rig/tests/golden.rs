@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use common::load;
 use kinema_core::{ClipSpec, Engine, Frame, Job, Progress};
-use kinema_rig::{actions, RigEngine};
+use kinema_rig::{MotionLibrary, RigEngine};
 
 fn quiet(_: Progress) {}
 
@@ -95,7 +95,11 @@ fn frame_hash(f: &Frame) -> u64 {
 /// Renders the whole grid: `(sample | prompt | spec)` → the hex hashes of its frames.
 fn render_grid() -> BTreeMap<String, String> {
     let engine = RigEngine::new();
-    let mut prompts: Vec<String> = actions().iter().map(|a| a.name.to_string()).collect();
+    let mut prompts: Vec<String> = MotionLibrary::builtin()
+        .names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     prompts.extend(SEQUENCES.iter().map(|s| s.to_string()));
     let mut grid = BTreeMap::new();
     for sample in characters() {

@@ -6,8 +6,8 @@ mod common;
 use common::{dominant_share, load, mean_abs_diff, psnr, SAMPLES};
 use kinema_core::{ClipSpec, Engine, Job, Progress};
 use kinema_rig::{
-    actions, auto_rig, build_model, canvas_for, count_flips, drawn_pose, frame_poses,
-    orientation_of, understand, RigEngine, RigKind, View,
+    auto_rig, build_model, canvas_for, count_flips, drawn_pose, frame_poses, orientation_of,
+    understand, MotionLibrary, RigEngine, RigKind, View,
 };
 
 fn quiet(_: Progress) {}
@@ -157,7 +157,7 @@ fn every_sample_does_every_action() {
         let single_blob = name != "bee";
         let (cw, ch, place) = canvas_for(&c);
         let model = build_model(&c, &auto_rig(&c).unwrap()).unwrap();
-        for a in actions() {
+        for a in MotionLibrary::builtin().motions() {
             let spec = ClipSpec {
                 frames: 8,
                 fps: 12,
@@ -168,7 +168,7 @@ fn every_sample_does_every_action() {
                 .generate(
                     Job {
                         character: &c,
-                        prompt: a.name,
+                        prompt: &a.name,
                         spec: &spec,
                     },
                     &quiet,
@@ -224,7 +224,7 @@ fn every_sample_does_every_action() {
                     );
                 }
             }
-            let plan = understand(a.name).unwrap();
+            let plan = understand(&a.name).unwrap();
             for (i, fp) in frame_poses(&plan, model.skeleton.kind, &spec)
                 .iter()
                 .enumerate()
@@ -398,7 +398,7 @@ fn strips() {
             &out.join(format!("{name}_overlay.png")),
             &[common::upscale(&overlay, 4)],
         );
-        for a in actions() {
+        for a in MotionLibrary::builtin().motions() {
             let spec = ClipSpec {
                 frames: 8,
                 fps: 8,
@@ -409,7 +409,7 @@ fn strips() {
                 .generate(
                     Job {
                         character: &c,
-                        prompt: a.name,
+                        prompt: &a.name,
                         spec: &spec,
                     },
                     &quiet,

@@ -227,8 +227,8 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
 }
 
 fn check_actions(list: &[String]) -> ApiResult<Vec<String>> {
-    let catalog = kinema_rig::actions();
-    let names: Vec<&str> = catalog.iter().map(|a| a.name).collect();
+    let catalog = kinema_rig::MotionLibrary::builtin();
+    let names = catalog.names();
     if list.is_empty() {
         return Err(bad(
             "missing_prompt",

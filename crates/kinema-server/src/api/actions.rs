@@ -25,16 +25,16 @@ pub struct ActionList {
 #[utoipa::path(get, path = "/v1/actions", tag = "capabilities",
     responses((status = 200, body = ActionList), (status = 401, body = crate::errors::ErrorBody)))]
 pub async fn list_actions() -> Json<ActionList> {
-    let strings = |words: &[&str]| words.iter().map(|w| w.to_string()).collect();
     Json(ActionList {
-        actions: kinema_rig::actions()
+        actions: kinema_rig::MotionLibrary::builtin()
+            .motions()
             .iter()
             .map(|a| ActionEntry {
-                name: a.name.to_string(),
-                english: strings(a.english),
-                chinese: strings(a.chinese),
+                name: a.name.clone(),
+                english: a.english.clone(),
+                chinese: a.chinese.clone(),
                 looping: a.looping,
-                description: a.summary.to_string(),
+                description: a.summary.clone(),
             })
             .collect(),
     })

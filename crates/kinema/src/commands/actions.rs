@@ -3,7 +3,8 @@ use kinema_core::Result;
 use crate::cli::ActionsArgs;
 
 pub fn run(args: ActionsArgs) -> Result<()> {
-    let actions = kinema_rig::actions();
+    let library = kinema_rig::MotionLibrary::builtin();
+    let actions = library.motions();
     if args.json {
         let list: Vec<_> = actions
             .iter()
@@ -21,7 +22,7 @@ pub fn run(args: ActionsArgs) -> Result<()> {
         return Ok(());
     }
     println!("{:<8} {:<5} {:<44} 中文", "action", "loop", "English");
-    for a in actions {
+    for a in actions.iter() {
         println!(
             "{:<8} {:<5} {:<44} {}",
             a.name,
