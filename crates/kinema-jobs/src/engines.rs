@@ -1,8 +1,10 @@
 //! The engines a front end may name, so `--engine`, suites, batches and the service agree.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use kinema_core::{Engine, Error, Result};
+use kinema_rig::MotionLibrary;
 
 /// Engine names accepted by `--engine`, in the order they are listed to users.
 pub const ENGINE_NAMES: &[&str] = &["rig", "wan"];
@@ -14,6 +16,9 @@ pub const ENGINE_NAMES: &[&str] = &["rig", "wan"];
 pub struct EngineOptions {
     /// rig: a skeleton edited from `kinema rig` output, used instead of the automatic one.
     pub rig: Option<PathBuf>,
+    /// rig: the motions to read prompts with and play, from `--motions DIR`
+    /// ([`MotionLibrary::load`]); `None` is the built-in motions.
+    pub motions: Option<Arc<MotionLibrary>>,
     /// Diffusion engines: a model folder or a Hugging Face repo id.
     pub model: Option<String>,
     /// Diffusion engines: denoising steps.
@@ -68,11 +73,15 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
                     "drop those settings, or choose a diffusion engine with --engine",
                 ));
             }
-            Ok(Box::new(match &options.rig {
+            let engine = match &options.rig {
                 Some(path) => {
                     kinema_rig::RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?)
                 }
                 None => kinema_rig::RigEngine::new(),
+            };
+            Ok(Box::new(match &options.motions {
+                Some(motions) => engine.with_motions(Arc::clone(motions)),
+                None => engine,
             }))
         }
         "wan" => build_wan(options),
@@ -95,6 +104,12 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
             "drop --rig, or use --engine rig",
         ));
     }
+    if options.motions.is_some() {
+        return Err(Error::invalid(
+            "--motions only applies to the `rig` engine, not to `wan`",
+            "drop --motions, or use --engine rig (wan reads the prompt as free text)",
+        ));
+    }
     let defaults = WanSettings::default();
     let settings = WanSettings {
         steps: options.steps.map_or(defaults.steps, |s| s as usize),
@@ -114,6 +129,14 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
         .unwrap_or(kinema_models::DEFAULT_MODEL);
     let dir = kinema_models::resolve(model, None)?.dir;
     Ok(Box::new(WanEngine::load(&dir, settings)?))
+}
+
+/// The motions a request plays: `options.motions`, or the built-ins.
+pub(crate) fn motions_of(options: &EngineOptions) -> Arc<MotionLibrary> {
+    options
+        .motions
+        .clone()
+        .unwrap_or_else(MotionLibrary::builtin)
 }
 
 /// The engine called `name` with default settings.
@@ -191,6 +214,13 @@ mod tests {
         };
         let err = build_engine("wan", &options).err().unwrap();
         assert!(err.message.contains("unknown device `tpu`"), "{err}");
+        let options = EngineOptions {
+            model: Some(".".into()),
+            motions: Some(MotionLibrary::builtin()),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &options).err().unwrap();
+        assert!(err.message.contains("--motions only applies"), "{err}");
     }
 
     #[test]

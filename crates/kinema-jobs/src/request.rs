@@ -9,7 +9,7 @@ use kinema_core::{
 use kinema_media::{EncodeOptions, OutputFormat, OutputTarget, Written};
 use serde::Serialize;
 
-use crate::engines::{build_engine, EngineOptions};
+use crate::engines::{build_engine, motions_of, EngineOptions};
 
 /// What the character should do.
 #[derive(Clone, Debug)]
@@ -87,7 +87,7 @@ struct Unit {
     looping: bool,
 }
 
-fn units(what: &What, spec: &ClipSpec) -> Result<Vec<Unit>> {
+fn units(what: &What, spec: &ClipSpec, engine_options: &EngineOptions) -> Result<Vec<Unit>> {
     match what {
         What::Prompt(p) => {
             if p.trim().is_empty() {
@@ -109,7 +109,7 @@ fn units(what: &What, spec: &ClipSpec) -> Result<Vec<Unit>> {
                     "name actions separated by commas, e.g. --actions \"idle,walk,attack\"",
                 ));
             }
-            let catalog = kinema_rig::MotionLibrary::builtin();
+            let catalog = motions_of(engine_options);
             let mut seen = std::collections::HashSet::new();
             list.iter()
                 .map(|raw| {
@@ -168,7 +168,7 @@ fn per_action_target(base: &OutputTarget, action: &str) -> OutputTarget {
 pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<RequestReport> {
     let start = Instant::now();
     req.spec.validate(&Limits::default())?;
-    let units = units(&req.what, &req.spec)?;
+    let units = units(&req.what, &req.spec, &req.engine_options)?;
     let engine = build_engine(&req.engine, &req.engine_options)?;
     // Refuse a prompt the engine cannot follow before loading or rendering anything.
     for u in &units {
@@ -340,9 +340,27 @@ mod tests {
     #[test]
     fn empty_or_duplicate_actions_are_refused() {
         let spec = ClipSpec::default();
-        assert!(units(&What::Actions(vec![]), &spec).is_err());
-        assert!(units(&What::Actions(vec!["walk".into(), " walk".into()]), &spec).is_err());
-        assert!(units(&What::Actions(vec!["walk".into(), "".into()]), &spec).is_err());
-        assert!(units(&What::Prompt("  ".into()), &spec).is_err());
+        let units = |what: What| units(&what, &spec, &EngineOptions::default());
+        assert!(units(What::Actions(vec![])).is_err());
+        assert!(units(What::Actions(vec!["walk".into(), " walk".into()])).is_err());
+        assert!(units(What::Actions(vec!["walk".into(), "".into()])).is_err());
+        assert!(units(What::Prompt("  ".into())).is_err());
+    }
+
+    #[test]
+    fn user_cycles_loop_like_the_builtin_ones() {
+        let spec = ClipSpec::default();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/motions");
+        let options = EngineOptions {
+            motions: Some(kinema_rig::MotionLibrary::load(&dir).unwrap()),
+            ..EngineOptions::default()
+        };
+        let u = units(
+            &What::Actions(vec!["prowl".into(), "jump".into()]),
+            &spec,
+            &options,
+        )
+        .unwrap();
+        assert_eq!((u[0].looping, u[1].looping), (true, false));
     }
 }

@@ -9,7 +9,7 @@ use kinema_metrics::ReportEntry;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::engines::engine_by_name;
+use crate::engines::{build_engine, EngineOptions};
 
 /// The suite file, as written by users.
 #[derive(Debug, Deserialize)]
@@ -25,6 +25,8 @@ struct SuiteFile {
     seed: u64,
     #[serde(default, rename = "loop")]
     looping: bool,
+    /// A folder of motion files (relative to the suite) the rig engine adds to its own.
+    motions: Option<PathBuf>,
     prompts: Vec<String>,
     character: Vec<SuiteCharacter>,
 }
@@ -82,7 +84,7 @@ fn parse_suite(path: &Path) -> Result<SuiteFile> {
         Error::invalid(
             format!("{}{at}: {}", path.display(), e.message()),
             "a suite has `prompts = [..]`, one or more [[character]] tables with `image = \"..\"`, \
-             and optional engines, frames, fps, seed, loop",
+             and optional engines, frames, fps, seed, loop, motions",
         )
     })?;
     if suite.prompts.is_empty() || suite.character.is_empty() {
@@ -116,10 +118,22 @@ pub fn run_suite(
         return Err(Error::output(format!("{} already exists", index.display()))
             .with_hint("pass --force to replace the report, or choose another --report folder"));
     }
+    let motions = suite
+        .motions
+        .as_ref()
+        .map(|dir| kinema_rig::MotionLibrary::load(&base.join(dir)))
+        .transpose()?;
     let engines = suite
         .engines
         .iter()
-        .map(|n| engine_by_name(n))
+        .map(|n| {
+            // Motion files drive the rig engine; the others read prompts as free text.
+            let options = EngineOptions {
+                motions: motions.clone().filter(|_| n == "rig"),
+                ..EngineOptions::default()
+            };
+            build_engine(n, &options)
+        })
         .collect::<Result<Vec<_>>>()?;
     for engine in &engines {
         for prompt in &suite.prompts {
@@ -230,6 +244,23 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no prompts"));
+    }
+
+    #[test]
+    fn a_suites_motion_folder_drives_the_rig_engine() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let suite = format!(
+            "frames = 4\nfps = 8\nmotions = {:?}\nprompts = [\"prowl\"]\n[[character]]\nimage = {:?}\n",
+            repo.join("samples/motions").display().to_string(),
+            repo.join("samples/characters/slimeBlue.png").display().to_string(),
+        );
+        let p = write(tmp.path(), "suite.toml", &suite);
+        let outcome = run_suite(&p, &tmp.path().join("report"), false, &|_| {}).unwrap();
+        assert_eq!(outcome.entries[0].prompt, "prowl");
+        let without = write(tmp.path(), "plain.toml", &suite.replace("motions = ", "# "));
+        let e = run_suite(&without, &tmp.path().join("r2"), false, &|_| {}).unwrap_err();
+        assert!(e.message.contains("`prowl`"), "{e}");
     }
 
     #[test]

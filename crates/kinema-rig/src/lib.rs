@@ -31,7 +31,9 @@ mod toml_reader;
 mod view;
 
 pub use engine::RigEngine;
-pub use library::{KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion};
+pub use library::{
+    as_written_f64, KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion,
+};
 pub use mesh::{count_flipped_triangles, Mesh};
 pub use motion::{channels_of, Channel, Ease, Keyframes, Pose, Track, Unit};
 pub use overlay::draw_overlay;

@@ -53,6 +53,7 @@ pub struct KindMotion {
 pub struct RootMotion {
     /// Character heights travelled per cycle (or over a whole one-shot) toward the way
     /// the character faces; negative goes backward.
+    #[serde(serialize_with = "as_written")]
     pub forward: f32,
 }
 
@@ -69,14 +70,38 @@ impl RootMotion {
 pub struct MotionEvent {
     /// `footstep`, `attack_active`, `release`, `land`, or a name of the user's own.
     pub name: String,
+    #[serde(serialize_with = "as_written")]
     pub time: f32,
     /// Where an interval (such as `attack_active`) ends.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_as_written"
+    )]
     pub end: Option<f32>,
     /// The rig joint the event happens at (the striking hand or foot), from the kind's
     /// rig template.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limb: Option<String>,
+}
+
+/// `value` as the shortest decimal that reads back as it, so JSON says 0.15 rather than
+/// the nearest f64 to the f32 (0.15000000596046448).
+pub fn as_written_f64(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(value as f64)
+}
+
+fn as_written<S: serde::Serializer>(value: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(as_written_f64(*value))
+}
+
+fn opt_as_written<S: serde::Serializer>(
+    value: &Option<f32>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_f64(as_written_f64(*v)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Where a motion came from.
@@ -193,12 +218,10 @@ impl MotionLibrary {
             .clone()
     }
 
-    /// The built-ins, with the motion files in `dir` (if any) added or overriding.
-    pub fn load(dir: Option<&Path>) -> Result<Arc<MotionLibrary>> {
-        match dir {
-            None => Ok(MotionLibrary::builtin()),
-            Some(dir) => Ok(Arc::new(MotionLibrary::builtin().with_folder(dir)?)),
-        }
+    /// The built-ins with the motion files in `dir` added (or replacing the built-in of
+    /// the same name): what `--motions DIR` means.
+    pub fn load(dir: &Path) -> Result<Arc<MotionLibrary>> {
+        Ok(Arc::new(MotionLibrary::builtin().with_folder(dir)?))
     }
 
     fn new(motions: Vec<Arc<Motion>>, user_files: Vec<(PathBuf, String)>) -> Self {
@@ -212,7 +235,7 @@ impl MotionLibrary {
     /// This library with every `*.toml` file of `dir` added (or replacing the motion of
     /// the same name). Every file is checked before any is used.
     pub fn with_folder(&self, dir: &Path) -> Result<MotionLibrary> {
-        let hint = "pass a folder of .toml motion files to --motions (see docs/MOTIONS.md)";
+        let hint = "give a folder of .toml motion files (see docs/MOTIONS.md)";
         let entries = std::fs::read_dir(dir).map_err(|e| {
             Error::invalid(
                 format!("cannot read the motions folder {}: {e}", dir.display()),
@@ -562,11 +585,11 @@ mod tests {
         assert!(e.message.contains("holds no .toml files"), "{e}");
         std::fs::write(dir.join("README.md"), "notes").unwrap();
         std::fs::write(dir.join("prowl.toml"), PROWL).unwrap();
-        let lib = MotionLibrary::load(Some(&dir)).unwrap();
+        let lib = MotionLibrary::load(&dir).unwrap();
         assert!(lib.get("prowl").is_some());
         assert_eq!(lib.user_files()[0].0, dir.join("prowl.toml"));
         std::fs::remove_dir_all(&dir).unwrap();
-        let e = MotionLibrary::load(Some(&dir)).err().unwrap();
+        let e = MotionLibrary::load(&dir).err().unwrap();
         assert!(e.message.contains("cannot read the motions folder"), "{e}");
     }
 }

@@ -14,7 +14,7 @@ fn quiet(_: Progress) {}
 
 fn user_library() -> Arc<MotionLibrary> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/motions");
-    MotionLibrary::load(Some(&dir)).unwrap()
+    MotionLibrary::load(&dir).unwrap()
 }
 
 const SPEC: ClipSpec = ClipSpec {
@@ -72,7 +72,7 @@ fn an_override_replaces_the_builtin_for_every_prompt() {
          [kinds.humanoid.keys]\nsquash_y = [[0.0, 0.0], [0.5, 0.05], [1.0, 0.0]]\n",
     )
     .unwrap();
-    let library = MotionLibrary::load(Some(&dir)).unwrap();
+    let library = MotionLibrary::load(&dir).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     let c = load("femaleAdventurer_idle");
     let job = Job {

@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use kinema_core::{Error, Result};
+use kinema_rig::MotionLibrary;
 
 /// Everything `kinema serve` can be told; [`ServeConfig::new`] gives the defaults.
 #[derive(Clone, Debug)]
@@ -30,6 +32,9 @@ pub struct ServeConfig {
     /// Smallest and largest `size` (output square side) a request may ask for.
     pub min_size: u32,
     pub max_size: u32,
+    /// Motions added to the built-in ones for rig tasks (`--motions DIR`, loaded once at
+    /// start); `None` is the built-ins alone.
+    pub motions: Option<Arc<MotionLibrary>>,
 }
 
 impl ServeConfig {
@@ -46,6 +51,7 @@ impl ServeConfig {
             max_fps: 60,
             min_size: 16,
             max_size: 2048,
+            motions: None,
         }
     }
 

@@ -5,11 +5,13 @@
 //! worker re-runs the same checks on the stored request, so both sides always agree.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use kinema_core::{Background, ClipSpec};
-use kinema_jobs::{Request, SheetRequest, What};
+use kinema_jobs::{EngineOptions, Request, SheetRequest, What};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
 use kinema_media::{EncodeOptions, OutputFormat};
+use kinema_rig::MotionLibrary;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -78,6 +80,8 @@ pub struct ImageToVideoRequest {
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub engine: String,
+    /// The server's `--motions` library, for rig tasks.
+    pub motions: Option<Arc<MotionLibrary>>,
     pub what: What,
     pub spec: ClipSpec,
     pub size: Option<u32>,
@@ -104,7 +108,13 @@ fn format_of(name: &str) -> Option<OutputFormat> {
 /// Checks `req` against the engines, the action catalog and `config`'s limits.
 pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> {
     let engine_name = req.engine.clone().unwrap_or_else(|| "rig".into());
-    let engine = kinema_jobs::engine_by_name(&engine_name).map_err(|e| {
+    // The server's motion files drive the rig engine; the others read prompts as free text.
+    let motions = config.motions.clone().filter(|_| engine_name == "rig");
+    let options = EngineOptions {
+        motions: motions.clone(),
+        ..EngineOptions::default()
+    };
+    let engine = kinema_jobs::build_engine(&engine_name, &options).map_err(|e| {
         // A listed engine that cannot be built lacks something on this machine (the wan
         // model not pulled yet); say so, rather than calling the engine unknown.
         let code = if kinema_jobs::ENGINE_NAMES.contains(&engine_name.as_str()) {
@@ -149,7 +159,13 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
                 .map_err(|e| bad("prompt_not_understood", e.message, e.hint.unwrap_or_default()))?;
             What::Prompt(p.clone())
         }
-        (None, Some(list)) => What::Actions(check_actions(list)?),
+        (None, Some(list)) => {
+            let library = config
+                .motions
+                .clone()
+                .unwrap_or_else(MotionLibrary::builtin);
+            What::Actions(check_actions(list, &library)?)
+        }
     };
     let fps = req.fps.unwrap_or(12);
     if fps == 0 || fps > config.max_fps {
@@ -212,6 +228,7 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
     let (formats, sheet) = check_outputs(req)?;
     Ok(Plan {
         engine: engine_name,
+        motions,
         what,
         spec: ClipSpec {
             frames,
@@ -226,9 +243,8 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
     })
 }
 
-fn check_actions(list: &[String]) -> ApiResult<Vec<String>> {
-    let catalog = kinema_rig::MotionLibrary::builtin();
-    let names = catalog.names();
+fn check_actions(list: &[String], library: &MotionLibrary) -> ApiResult<Vec<String>> {
+    let names = library.names();
     if list.is_empty() {
         return Err(bad(
             "missing_prompt",
@@ -346,7 +362,10 @@ impl Plan {
             image: image.to_path_buf(),
             mask: None,
             engine: self.engine.clone(),
-            engine_options: kinema_jobs::EngineOptions::default(),
+            engine_options: EngineOptions {
+                motions: self.motions.clone(),
+                ..EngineOptions::default()
+            },
             what: self.what.clone(),
             spec: self.spec.clone(),
             outs: self

@@ -33,6 +33,44 @@ async fn capabilities_and_actions_describe_the_server() {
 }
 
 #[tokio::test]
+async fn the_servers_motion_files_join_the_catalogue_and_drive_tasks() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/motions");
+    let motions = kinema_rig::MotionLibrary::load(&dir).unwrap();
+    let s = serve(|c| c.motions = Some(motions));
+    let v: Value = s.get(None, "/v1/actions").await.json().await.unwrap();
+    let prowl = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "prowl")
+        .expect("the user motion is listed");
+    assert_eq!(prowl["kinds"], json!(["humanoid", "body_chain"]));
+    assert_eq!(prowl["looping"], true);
+
+    let image = s.upload_id(None).await;
+    for body in [
+        json!({"image": image, "actions": ["prowl"], "frames": 4, "fps": 8, "size": 64,
+            "outputs": ["gif"]}),
+        json!({"image": image, "prompt": "悄悄走然后挥手", "frames": 4, "fps": 8, "size": 64,
+            "outputs": ["gif"]}),
+    ] {
+        let r = s.submit(None, &body).await;
+        assert_eq!(r.status(), 202);
+        let v: Value = r.json().await.unwrap();
+        let task = s.wait(None, v["id"].as_str().unwrap(), LONG).await;
+        assert_eq!(task["status"], "SUCCEEDED", "{task}");
+    }
+
+    // A server without them refuses the same request at submit time.
+    let plain = serve(|_| {});
+    let image = plain.upload_id(None).await;
+    let r = plain
+        .submit(None, &json!({"image": image, "actions": ["prowl"]}))
+        .await;
+    assert_eq!(error_code(r).await, (422, "unknown_action".to_string()));
+}
+
+#[tokio::test]
 async fn openapi_lists_every_route_and_errors_have_one_shape() {
     let s = serve(|_| {});
     let doc: Value = s.get(None, "/openapi.json").await.json().await.unwrap();

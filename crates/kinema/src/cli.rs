@@ -45,7 +45,8 @@ pub enum Command {
   kinema generate --image hero.png --prompt \"走两步然后挥手\" --out hero.gif --out frames/
   kinema generate --image slime.png --prompt bounce --loop --fps 12 --frames 12 --out slime.png
   kinema generate --image knight.jpg --prompt \"swings his sword twice\" --background '#20242c' --out k.mp4 --json
-  kinema generate --image hero.png --actions idle,walk,attack --sheet hero.png --atlas texturepacker,godot,unity --trim")]
+  kinema generate --image hero.png --actions idle,walk,attack --sheet hero.png --atlas texturepacker,godot,unity --trim
+  kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif")]
 pub struct GenerateArgs {
     /// The character image: PNG, JPEG, WebP, BMP or GIF (first frame).
     #[arg(long, value_name = "PATH")]
@@ -116,6 +117,11 @@ pub struct GenerateArgs {
     /// A rig edited from `kinema rig` output, used instead of the automatic one.
     #[arg(long, value_name = "rig.json")]
     pub rig: Option<PathBuf>,
+
+    /// A folder of motion files (*.toml, see docs/MOTIONS.md) added to the built-in
+    /// motions; a file named like a built-in replaces it. Their words join the prompt.
+    #[arg(long, value_name = "DIR")]
+    pub motions: Option<PathBuf>,
 
     /// A mask image (white = character) for pictures whose background cannot be removed
     /// automatically.
@@ -203,11 +209,17 @@ pub struct SheetArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  kinema actions\n  kinema actions --json")]
+#[command(
+    after_help = "Examples:\n  kinema actions\n  kinema actions --json\n  kinema actions --motions samples/motions"
+)]
 pub struct ActionsArgs {
-    /// Print the catalogue as JSON.
+    /// Print the catalogue as JSON (with each motion's events and root motion per kind).
     #[arg(long)]
     pub json: bool,
+
+    /// Also list the motion files in this folder, as `generate --motions DIR` would use them.
+    #[arg(long, value_name = "DIR")]
+    pub motions: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -367,6 +379,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub quota: u32,
+
+    /// A folder of motion files added to the built-in motions for every rig task; read
+    /// once at start, so a broken file stops the server before it listens.
+    #[arg(long, value_name = "DIR")]
+    pub motions: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -348,6 +348,108 @@ fn actions_lists_english_and_chinese_words() {
     }
 }
 
+fn sample_motions() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples/motions")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn actions_lists_user_motions_with_their_kinds() {
+    let motions = sample_motions();
+    let o = kinema(&["actions", "--motions", &motions]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("prowl "))
+        .unwrap_or_else(|| panic!("no prowl row in:\n{text}"));
+    assert!(
+        row.contains("yes") && row.contains("humanoid,body_chain") && row.contains("悄悄走"),
+        "{row}"
+    );
+    assert!(text.contains("prowl (prowl.toml)"), "{text}");
+    let o = kinema(&["actions", "--motions", &motions, "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let prowl = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "prowl")
+        .unwrap();
+    assert_eq!(prowl["kinds"][0]["kind"], "humanoid");
+    assert_eq!(prowl["kinds"][0]["events"][0]["name"], "footstep");
+    assert_eq!(prowl["kinds"][1]["root_motion"]["forward"], 0.15);
+    let walk = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "walk");
+    assert_eq!(walk.unwrap()["source"], "built-in");
+}
+
+#[test]
+fn generate_plays_user_motions_and_names_a_broken_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("prowl.gif");
+    let img = sample("femaleAdventurer_idle.png");
+    let motions = sample_motions();
+    let o = kinema(&[
+        "generate",
+        "--image",
+        &img,
+        "--motions",
+        &motions,
+        "--prompt",
+        "prowls then waves",
+        "--frames",
+        "8",
+        "--fps",
+        "8",
+        "--out",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(kinema_media::read_clip(&out).unwrap().len(), 8);
+
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    let text = std::fs::read_to_string(Path::new(&motions).join("prowl.toml")).unwrap();
+    std::fs::write(
+        broken.join("prowl.toml"),
+        text.replace("[0.25, 16.0], [0.5, 0.0]", "[0.5, 16.0], [0.25, 0.0]"),
+    )
+    .unwrap();
+    let out2 = dir.path().join("never.gif");
+    let err = fails(
+        &[
+            "generate",
+            "--image",
+            &img,
+            "--motions",
+            &s(&broken),
+            "--prompt",
+            "prowl",
+            "--out",
+            &s(&out2),
+        ],
+        "keys are out of order",
+        &out2,
+    );
+    assert!(
+        err.contains("prowl.toml:") && err.contains("key `kinds.humanoid.keys.leg_l[2]`"),
+        "{err}"
+    );
+    let o = kinema(&["serve", "--addr", "127.0.0.1:0", "--motions", &s(&broken)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("keys are out of order"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn rig_json_can_be_edited_and_fed_back() {
     let dir = tempfile::tempdir().unwrap();

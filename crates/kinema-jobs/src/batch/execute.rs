@@ -14,7 +14,7 @@ use super::manifest::Manifest;
 use super::plan::{plan, PlannedJob};
 use super::state::{BatchState, JobRecord};
 use super::summary::{BatchSummary, JobResult, JobStatus};
-use super::to_request::{check_manifest, to_request};
+use super::to_request::{check_manifest, load_motions, to_request};
 
 /// How to run a batch.
 #[derive(Clone, Copy, Debug, Default)]
@@ -51,6 +51,7 @@ pub enum BatchEvent<'a> {
 /// Shared by the workers: the state file and every job's result slot.
 struct Shared<'a> {
     manifest: &'a Manifest,
+    motions: Option<std::sync::Arc<kinema_rig::MotionLibrary>>,
     jobs: &'a [PlannedJob],
     state: Mutex<BatchState>,
     results: Mutex<Vec<Option<JobResult>>>,
@@ -68,6 +69,7 @@ pub fn run_batch(
 ) -> Result<BatchSummary> {
     let start = Instant::now();
     check_manifest(manifest)?;
+    let motions = load_motions(manifest)?;
     let out_dir = &manifest.out_dir;
     std::fs::create_dir_all(out_dir).map_err(|e| {
         Error::output(format!(
@@ -87,7 +89,7 @@ pub fn run_batch(
     let mut queue: Vec<(usize, String)> = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
         let ch = &manifest.characters[job.character];
-        match fingerprint(job, ch, out_dir) {
+        match fingerprint(job, ch, out_dir, motions.as_deref()) {
             Err(e) => results[i] = Some(failed(manifest, job, &e, 0.0)),
             Ok(hash) if !opts.force && state.is_fresh(&job.id, &hash, out_dir) => {
                 let record = state.jobs.get(&job.id).cloned().unwrap_or_default();
@@ -119,6 +121,7 @@ pub fn run_batch(
     .max(1);
     let shared = Shared {
         manifest,
+        motions,
         jobs: &jobs,
         state: Mutex::new(state),
         results: Mutex::new(results),
@@ -224,7 +227,13 @@ fn run_one(
             return failed(manifest, job, &e, secs(t));
         }
     }
-    let request = match to_request(manifest, job, ch, shared.force || owned) {
+    let request = match to_request(
+        manifest,
+        job,
+        ch,
+        shared.motions.as_ref(),
+        shared.force || owned,
+    ) {
         Ok(r) => r,
         Err(e) => return failed(manifest, job, &e, secs(t)),
     };

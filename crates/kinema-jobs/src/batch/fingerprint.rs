@@ -2,12 +2,14 @@
 //! outputs on disk are what this run would write, and the job can be skipped.
 //!
 //! It covers the bytes of every input file (not their times: a `touch` or a checkout
-//! should not redo work), every setting that reaches the encoders, the output paths, and
-//! the Kinema version (a new engine may draw differently).
+//! should not redo work) including the manifest's motion files, every setting that
+//! reaches the encoders, the output paths, and the Kinema version (a new engine may draw
+//! differently).
 
 use std::path::Path;
 
 use kinema_core::{Background, Error, Result};
+use kinema_rig::MotionLibrary;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -17,8 +19,14 @@ use super::plan::{JobWhat, PlannedJob};
 /// Bumped when the hash's contents change shape, so old state never matches by accident.
 const SCHEME: &str = "kinema-batch-fingerprint/1";
 
-/// The job's fingerprint as lowercase hex SHA-256.
-pub fn fingerprint(job: &PlannedJob, character: &CharacterEntry, out_dir: &Path) -> Result<String> {
+/// The job's fingerprint as lowercase hex SHA-256; `motions` is the batch's motion
+/// library when the manifest names a `motions` folder.
+pub fn fingerprint(
+    job: &PlannedJob,
+    character: &CharacterEntry,
+    out_dir: &Path,
+    motions: Option<&MotionLibrary>,
+) -> Result<String> {
     let mut h = Sha256::new();
     h.update(SCHEME.as_bytes());
     add(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
@@ -36,6 +44,14 @@ pub fn fingerprint(job: &PlannedJob, character: &CharacterEntry, out_dir: &Path)
         }
     }
     add(&mut h, settings_json(job, out_dir).to_string().as_bytes());
+    // Only when a folder is named, so batches without one keep their fingerprints.
+    if let Some(library) = motions {
+        for (path, text) in library.user_files() {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            add(&mut h, name.as_bytes());
+            add(&mut h, text.as_bytes());
+        }
+    }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -110,11 +126,11 @@ mod tests {
         let base =
             "[[character]]\nname = \"a\"\nimage = \"a.png\"\n[[action]]\nactions = [\"idle\"]\n";
         let (m, jobs) = fixture(&dir, base);
-        let first = fingerprint(&jobs[0], &m.characters[0], &m.out_dir).unwrap();
+        let first = fingerprint(&jobs[0], &m.characters[0], &m.out_dir, None).unwrap();
         assert_eq!(first.len(), 64);
         assert_eq!(
             first,
-            fingerprint(&jobs[0], &m.characters[0], &m.out_dir).unwrap()
+            fingerprint(&jobs[0], &m.characters[0], &m.out_dir, None).unwrap()
         );
 
         let (m2, jobs2) = fixture(
@@ -123,17 +139,34 @@ mod tests {
         );
         assert_ne!(
             first,
-            fingerprint(&jobs2[0], &m2.characters[0], &m2.out_dir).unwrap()
+            fingerprint(&jobs2[0], &m2.characters[0], &m2.out_dir, None).unwrap()
+        );
+
+        // A motion folder's files are inputs too.
+        let prowl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/motions");
+        let library = MotionLibrary::load(&prowl).unwrap();
+        let with_motions =
+            fingerprint(&jobs[0], &m.characters[0], &m.out_dir, Some(&library)).unwrap();
+        assert_ne!(first, with_motions);
+        let text = library.user_files()[0]
+            .1
+            .replace("seconds = 1.6", "seconds = 1.5");
+        let edited = MotionLibrary::builtin()
+            .with_files(vec![(library.user_files()[0].0.clone(), text)])
+            .unwrap();
+        assert_ne!(
+            with_motions,
+            fingerprint(&jobs[0], &m.characters[0], &m.out_dir, Some(&edited)).unwrap()
         );
 
         std::fs::write(dir.join("a.png"), b"other bytes").unwrap();
         assert_ne!(
             first,
-            fingerprint(&jobs[0], &m.characters[0], &m.out_dir).unwrap()
+            fingerprint(&jobs[0], &m.characters[0], &m.out_dir, None).unwrap()
         );
 
         std::fs::remove_file(dir.join("a.png")).unwrap();
-        let e = fingerprint(&jobs[0], &m.characters[0], &m.out_dir).unwrap_err();
+        let e = fingerprint(&jobs[0], &m.characters[0], &m.out_dir, None).unwrap_err();
         assert!(
             e.to_string().contains("cannot read the character image"),
             "{e}"

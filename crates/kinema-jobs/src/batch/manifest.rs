@@ -161,6 +161,8 @@ pub struct ActionEntry {
 pub struct Manifest {
     pub path: PathBuf,
     pub out_dir: PathBuf,
+    /// A folder of motion files added to the built-in motions for every job.
+    pub motions: Option<PathBuf>,
     pub characters: Vec<CharacterEntry>,
     pub actions: Vec<ActionEntry>,
 }
@@ -169,6 +171,7 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     out_dir: Option<Spanned<String>>,
+    motions: Option<Spanned<String>>,
     defaults: Option<Spanned<RawTable>>,
     #[serde(default)]
     character: Vec<Spanned<RawTable>>,
@@ -270,6 +273,16 @@ impl Manifest {
             None => base.join("out"),
         };
 
+        let motions = match &raw.motions {
+            Some(s) if s.get_ref().trim().is_empty() => return Err(src.err(
+                s,
+                "key \"motions\" is empty",
+                "name a folder of motion files, e.g. motions = \"motions\" (see docs/MOTIONS.md)",
+            )),
+            Some(s) => Some(base.join(s.get_ref())),
+            None => None,
+        };
+
         let mut defaults = Settings::default();
         if let Some(d) = &raw.defaults {
             for (key, present) in [
@@ -328,6 +341,7 @@ impl Manifest {
         Ok(Manifest {
             path: path.to_path_buf(),
             out_dir,
+            motions,
             characters,
             actions,
         })
@@ -719,6 +733,7 @@ mod tests {
 
     const GOOD: &str = r##"
 out_dir = "renders"
+motions = "my-motions"
 [defaults]
 fps = 8
 frames = 6
@@ -755,6 +770,7 @@ name = "jump"
     fn a_full_manifest_resolves_defaults_and_overrides() {
         let m = parse(GOOD).unwrap();
         assert_eq!(m.out_dir, PathBuf::from("/proj/renders"));
+        assert_eq!(m.motions, Some(PathBuf::from("/proj/my-motions")));
         let hero = &m.characters[0];
         assert_eq!(hero.image, PathBuf::from("/proj/characters/hero.png"));
         assert_eq!(hero.settings.fps, 24);

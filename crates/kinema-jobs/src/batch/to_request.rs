@@ -1,9 +1,12 @@
 //! A planned job as the single-request API's [`Request`]: the batch adds no rendering or
 //! writing of its own, so `batch` and `generate` can never disagree on the output.
 
+use std::sync::Arc;
+
 use kinema_core::{Error, Result};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
 use kinema_media::EncodeOptions;
+use kinema_rig::MotionLibrary;
 
 use super::diagnostics::at_line;
 use super::manifest::{CharacterEntry, Manifest, Settings};
@@ -17,6 +20,16 @@ pub fn check_manifest(manifest: &Manifest) -> Result<()> {
         atlases(manifest, &ch.settings)?;
     }
     Ok(())
+}
+
+/// The manifest's `motions` folder over the built-in motions, read once per batch so a
+/// broken motion file stops it before any job starts.
+pub fn load_motions(manifest: &Manifest) -> Result<Option<Arc<MotionLibrary>>> {
+    manifest
+        .motions
+        .as_deref()
+        .map(MotionLibrary::load)
+        .transpose()
 }
 
 fn atlases(manifest: &Manifest, s: &Settings) -> Result<Vec<AtlasFormat>> {
@@ -36,11 +49,13 @@ fn atlases(manifest: &Manifest, s: &Settings) -> Result<Vec<AtlasFormat>> {
         .collect()
 }
 
-/// The request for `job`; `force` lets it replace existing files.
+/// The request for `job`, playing `motions` (from [`load_motions`]); `force` lets it
+/// replace existing files.
 pub fn to_request(
     manifest: &Manifest,
     job: &PlannedJob,
     character: &CharacterEntry,
+    motions: Option<&Arc<MotionLibrary>>,
     force: bool,
 ) -> Result<Request> {
     let s = &job.settings;
@@ -71,6 +86,7 @@ pub fn to_request(
         engine: "rig".into(),
         engine_options: crate::EngineOptions {
             rig: character.rig.clone(),
+            motions: motions.cloned(),
             ..Default::default()
         },
         what: match &job.what {

@@ -48,6 +48,11 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         engine: args.engine.clone(),
         engine_options: kinema_jobs::EngineOptions {
             rig: args.rig,
+            motions: args
+                .motions
+                .as_deref()
+                .map(kinema_rig::MotionLibrary::load)
+                .transpose()?,
             model: args.model,
             steps: args.steps,
             guidance: args.guidance,

@@ -8,6 +8,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
     config.workers = args.workers as usize;
     config.tokens = args.tokens;
     config.quota = args.quota as usize;
+    config.motions = args
+        .motions
+        .as_deref()
+        .map(kinema_rig::MotionLibrary::load)
+        .transpose()?;
     // `main` is synchronous; this builds the async runtime and blocks until Ctrl-C.
     kinema_server::serve_blocking(config)
 }
