@@ -14,7 +14,7 @@ use super::manifest::Manifest;
 use super::plan::{plan, PlannedJob};
 use super::state::{BatchState, JobRecord};
 use super::summary::{BatchSummary, JobResult, JobStatus};
-use super::to_request::{check_manifest, to_request};
+use super::to_request::{check_manifest, refuse_inputs, to_request};
 
 /// How to run a batch.
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,6 +68,8 @@ pub fn run_batch(
 ) -> Result<BatchSummary> {
     let start = Instant::now();
     check_manifest(manifest)?;
+    let jobs = plan(manifest);
+    refuse_inputs(manifest, &jobs)?;
     let out_dir = &manifest.out_dir;
     std::fs::create_dir_all(out_dir).map_err(|e| {
         Error::output(format!(
@@ -82,7 +84,6 @@ pub fn run_batch(
         Err(_) if opts.force => BatchState::default(),
         Err(e) => return Err(e),
     };
-    let jobs = plan(manifest);
     let mut results: Vec<Option<JobResult>> = vec![None; jobs.len()];
     let mut queue: Vec<(usize, String)> = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
