@@ -215,24 +215,44 @@ impl Report {
                  that play once [loop_seam]",
             ),
             row(
-                "pieces",
-                self.cleanliness.as_ref().map_or("n/a".into(), |c| {
-                    format!(
-                        "{} at rest, up to {} (frame {}); {} frames with extra pieces",
-                        c.pieces_first,
-                        c.pieces_max,
-                        c.worst_pieces_frame,
-                        c.frames_with_extra_pieces
-                    )
-                }),
-                "connected pieces of the cut-out; more than at rest = a shard left behind",
+                "Stray pieces",
+                self.cleanliness.as_ref().map_or_else(
+                    || not_measured("the clip has no transparency"),
+                    |c| match c.frames_with_extra_pieces {
+                        0 => format!(
+                            "none: {} piece{} in every frame, as in your image",
+                            c.pieces_first,
+                            if c.pieces_first == 1 { "" } else { "s" }
+                        ),
+                        n => format!(
+                            "{n} frames break apart: up to {} pieces (frame {}) against {} in \
+                             your image",
+                            c.pieces_max, c.worst_pieces_frame, c.pieces_first
+                        ),
+                    },
+                ),
+                "a character in more pieces than in your image has left a shard behind \
+                 [cleanliness.pieces_first, pieces_max, frames_with_extra_pieces]",
             ),
             row(
-                "thin_area_excess",
-                self.cleanliness.as_ref().map_or("n/a".into(), |c| {
-                    format!("{:+.4} (frame {})", c.thin_excess_max, c.worst_thin_frame)
-                }),
-                "hairline share over frame 0; hand-drawn frames stay within +0.004",
+                "Hairlines",
+                self.cleanliness.as_ref().map_or_else(
+                    || not_measured("the clip has no transparency"),
+                    |c| {
+                        format!(
+                            "{}: at most {:+.2}% of the character's area more than in your image (frame {})",
+                            if c.thin_excess_max <= 0.004 {
+                                "none to notice"
+                            } else {
+                                "thin slivers appear"
+                            },
+                            100.0 * c.thin_excess_max,
+                            c.worst_thin_frame
+                        )
+                    },
+                ),
+                "pixels too thin to survive a 3x3 rub-out, compared with your image; an \
+                 artist's own frames stay within +0.4% [cleanliness.thin_excess_max]",
             ),
         ]
     }
