@@ -11,11 +11,13 @@ pub struct ClipSpec {
     pub looping: bool,
 }
 
+/// Two seconds at 12 fps, seed 0, not forced to loop: the same values front ends apply
+/// (`kinema_jobs::defaults`, whose tests check that the two agree).
 impl Default for ClipSpec {
     fn default() -> Self {
         ClipSpec {
-            frames: 48,
-            fps: 24,
+            frames: 24,
+            fps: 12,
             seed: 0,
             looping: false,
         }
@@ -29,7 +31,9 @@ pub struct Limits {
     pub max_fps: u32,
     /// Longest side of an output frame, in pixels.
     pub max_side: u32,
-    /// Pixels of an input image, checked from its header before decoding.
+    /// Pixels of an input image, checked from its header before decoding: 4096 x 4096,
+    /// the largest image whose every side fits `max_side`. The CLI, batches, suites and
+    /// the service all apply this one value (`kinema_jobs::defaults::limits`).
     pub max_input_pixels: u64,
 }
 
@@ -39,7 +43,7 @@ impl Default for Limits {
             max_frames: 2000,
             max_fps: 120,
             max_side: 4096,
-            max_input_pixels: 40_000_000,
+            max_input_pixels: 4096 * 4096,
         }
     }
 }

@@ -6,8 +6,10 @@
 //! lives here so each front end stays a thin layer of argument parsing.
 
 pub mod batch;
+pub mod defaults;
 mod engines;
 mod request;
+pub mod suggest;
 mod suite;
 
 pub use engines::{build_engine, engine_by_name, EngineOptions, ENGINE_NAMES};

@@ -3,12 +3,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kinema_core::{
-    Character, Clip, ClipSpec, Engine, Error, Generation, Job, Limits, Progress, Result,
-};
-use kinema_media::{EncodeOptions, OutputFormat, OutputTarget, Written};
+use kinema_core::{Character, Clip, ClipSpec, Engine, Error, Generation, Job, Progress, Result};
+use kinema_media::{EncodeOptions, InputFiles, OutputFormat, OutputTarget, Written};
 use serde::Serialize;
 
+use crate::defaults;
 use crate::engines::{build_engine, motions_of, EngineOptions};
 
 /// What the character should do.
@@ -163,54 +162,103 @@ fn per_action_target(base: &OutputTarget, action: &str) -> OutputTarget {
     }
 }
 
+/// Every file and folder a request writes, decided before anything is rendered.
+struct OutputPlan {
+    /// Clip targets with the index of the unit they show (expanded per action for sets).
+    clips: Vec<(usize, OutputTarget)>,
+    /// The sheet PNG and its atlases.
+    sheet_files: Vec<PathBuf>,
+}
+
+impl OutputPlan {
+    fn new(req: &Request, units: &[Unit]) -> Result<OutputPlan> {
+        let action_set = matches!(req.what, What::Actions(_));
+        let bases = req
+            .outs
+            .iter()
+            .map(|p| kinema_media::parse_output(p))
+            .collect::<Result<Vec<_>>>()?;
+        let mut clips = Vec::new();
+        for (i, u) in units.iter().enumerate() {
+            for b in &bases {
+                let target = if action_set {
+                    per_action_target(b, &u.name)
+                } else {
+                    b.clone()
+                };
+                clips.push((i, target));
+            }
+        }
+        let sheet_files = match &req.sheet {
+            Some(sheet) => kinema_media::sheet::sheet_paths(&sheet.path, &sheet.options)?,
+            None => Vec::new(),
+        };
+        Ok(OutputPlan { clips, sheet_files })
+    }
+
+    /// Refuses the plan when any output is one of `inputs`, whatever `--force` says.
+    fn refuse_inputs(&self, inputs: &InputFiles) -> Result<()> {
+        for (_, target) in &self.clips {
+            inputs.check_target(target)?;
+        }
+        for file in &self.sheet_files {
+            inputs.check_file(file)?;
+        }
+        Ok(())
+    }
+}
+
+/// The files `req` reads: the image, the mask and an edited rig.
+fn inputs_of(req: &Request) -> InputFiles {
+    let mut inputs = InputFiles::new().with("the input image", &req.image);
+    if let Some(mask) = &req.mask {
+        inputs.add("the mask image", mask);
+    }
+    if let Some(rig) = &req.engine_options.rig {
+        inputs.add("the rig file", rig);
+    }
+    inputs
+}
+
+/// Refuses `req` when any file it would write is one of `inputs` (a batch checks every
+/// job against every character's files before the first job starts).
+pub(crate) fn refuse_inputs(req: &Request, inputs: &InputFiles) -> Result<()> {
+    let units = units(&req.what, &req.spec, &req.engine_options)?;
+    OutputPlan::new(req, &units)?.refuse_inputs(inputs)
+}
+
 /// Validates the whole request, renders it, and writes every output; nothing is written
-/// unless every check passes first, and no output is ever left half-written.
+/// unless every check passes first, no output is ever left half-written, and no output
+/// may be one of the request's inputs, even with `force`.
 pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<RequestReport> {
     let start = Instant::now();
-    req.spec.validate(&Limits::default())?;
+    req.spec.validate(&defaults::limits())?;
     let units = units(&req.what, &req.spec, &req.engine_options)?;
     let engine = build_engine(&req.engine, &req.engine_options)?;
     // Refuse a prompt the engine cannot follow before loading or rendering anything.
     for u in &units {
         engine.understand(&u.prompt)?;
     }
-    let action_set = matches!(req.what, What::Actions(_));
-
-    let bases = req
-        .outs
-        .iter()
-        .map(|p| kinema_media::parse_output(p))
-        .collect::<Result<Vec<_>>>()?;
-    let mut plan: Vec<(usize, OutputTarget)> = Vec::new();
-    for (i, u) in units.iter().enumerate() {
-        for b in &bases {
-            plan.push((
-                i,
-                if action_set {
-                    per_action_target(b, &u.name)
-                } else {
-                    b.clone()
-                },
-            ));
-        }
+    let outputs = OutputPlan::new(req, &units)?;
+    if outputs.clips.is_empty() && req.sheet.is_none() {
+        return Err(Error::invalid(
+            "nothing to write: no clip output and no sprite sheet was asked for",
+            format!(
+                "add --out PATH ({}) or --sheet PATH.png for a sprite sheet with atlases",
+                kinema_media::OUTPUT_FORMATS
+            ),
+        ));
     }
+    outputs.refuse_inputs(&inputs_of(req))?;
+    let plan = outputs.clips;
     let all_targets: Vec<OutputTarget> = plan.iter().map(|(_, t)| t.clone()).collect();
     kinema_media::check_targets(&all_targets, req.encode.force)?;
     if let Some(sheet) = &req.sheet {
         kinema_media::sheet::check_sheet_targets(&sheet.path, &sheet.options, req.encode.force)?;
     }
-    if all_targets.is_empty() && req.sheet.is_none() {
-        return Err(Error::invalid(
-            "nothing to write",
-            "give at least one --out PATH or --sheet PATH.png",
-        ));
-    }
 
     let t = Instant::now();
-    let opts = kinema_media::LoadOptions {
-        mask: req.mask.clone(),
-        ..Default::default()
-    };
+    let opts = defaults::load_options(req.mask.clone());
     let character = kinema_media::load_character(&req.image, &opts)?;
     let load_ms = ms(t);
 

@@ -3,12 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use kinema_core::{Character, ClipSpec, Error, Job, Limits, Progress, Result};
-use kinema_media::{EncodeOptions, OutputFormat, OutputTarget};
+use kinema_core::{Character, ClipSpec, Error, Job, Progress, Result};
+use kinema_media::{EncodeOptions, InputFiles, OutputFormat, OutputTarget};
 use kinema_metrics::ReportEntry;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::defaults;
 use crate::engines::{build_engine, EngineOptions};
 
 /// The suite file, as written by users.
@@ -17,11 +18,11 @@ use crate::engines::{build_engine, EngineOptions};
 struct SuiteFile {
     #[serde(default = "default_engines")]
     engines: Vec<String>,
-    #[serde(default = "default_frames")]
-    frames: u32,
+    /// Default: [`defaults::SECONDS`] worth at `fps`.
+    frames: Option<u32>,
     #[serde(default = "default_fps")]
     fps: u32,
-    #[serde(default)]
+    #[serde(default = "default_seed")]
     seed: u64,
     #[serde(default, rename = "loop")]
     looping: bool,
@@ -40,13 +41,29 @@ struct SuiteCharacter {
 }
 
 fn default_engines() -> Vec<String> {
-    vec!["rig".into()]
-}
-fn default_frames() -> u32 {
-    24
+    vec![defaults::ENGINE.into()]
 }
 fn default_fps() -> u32 {
-    12
+    defaults::FPS
+}
+fn default_seed() -> u64 {
+    defaults::SEED
+}
+
+impl SuiteFile {
+    fn spec(&self) -> ClipSpec {
+        ClipSpec {
+            frames: self.frames.unwrap_or_else(|| defaults::frames_at(self.fps)),
+            fps: self.fps,
+            seed: self.seed,
+            looping: self.looping,
+        }
+    }
+}
+
+/// Where the suite writes a clip's preview, relative to the report folder.
+fn preview_file(character: &str, prompt_index: usize, engine: &str) -> String {
+    format!("previews/{character}-{prompt_index}-{engine}.png")
 }
 
 /// What a suite run produced.
@@ -106,13 +123,8 @@ pub fn run_suite(
 ) -> Result<SuiteOutcome> {
     let suite = parse_suite(suite_path)?;
     let base = suite_path.parent().unwrap_or(Path::new("."));
-    let spec = ClipSpec {
-        frames: suite.frames,
-        fps: suite.fps,
-        seed: suite.seed,
-        looping: suite.looping,
-    };
-    spec.validate(&Limits::default())?;
+    let spec = suite.spec();
+    spec.validate(&defaults::limits())?;
     let index = report_dir.join("index.html");
     if index.exists() && !force {
         return Err(Error::output(format!("{} already exists", index.display()))
@@ -144,10 +156,7 @@ pub fn run_suite(
         .character
         .iter()
         .map(|c| {
-            let opts = kinema_media::LoadOptions {
-                mask: c.mask.as_ref().map(|m| base.join(m)),
-                ..Default::default()
-            };
+            let opts = defaults::load_options(c.mask.as_ref().map(|m| base.join(m)));
             let mut ch = kinema_media::load_character(&base.join(&c.image), &opts)?;
             if let Some(name) = &c.name {
                 ch.name = name.clone();
@@ -155,6 +164,7 @@ pub fn run_suite(
             Ok(ch)
         })
         .collect::<Result<Vec<Character>>>()?;
+    refuse_inputs(&suite, suite_path, report_dir, &characters, &engines)?;
 
     std::fs::create_dir_all(report_dir.join("previews")).map_err(|e| {
         Error::output(format!(
@@ -184,14 +194,14 @@ pub fn run_suite(
                 spec: &spec,
             };
             let clip = engine.generate(job, &|_| {})?.clip;
-            let preview_file = format!("previews/{}-{pi}-{}.png", character.name, engine.name());
+            let preview_file = preview_file(&character.name, pi, engine.name());
             let target = OutputTarget {
                 path: report_dir.join(&preview_file),
                 format: OutputFormat::Apng,
             };
             let opts = EncodeOptions {
                 force: true,
-                ..EncodeOptions::default()
+                ..defaults::encode_options()
             };
             kinema_media::write_clip(&clip, &target, &opts)?;
             let report = kinema_metrics::evaluate(&clip, &character.image)?;
@@ -212,6 +222,40 @@ pub fn run_suite(
         .collect::<Result<Vec<_>>>()?;
     kinema_metrics::write_html_report(report_dir, &entries)?;
     Ok(SuiteOutcome { entries, index })
+}
+
+/// The report replaces its own files (previews, index.html, report.json) on every run;
+/// none of them may be the suite file or one of its images, even with `--force`.
+fn refuse_inputs(
+    suite: &SuiteFile,
+    suite_path: &Path,
+    report_dir: &Path,
+    characters: &[Character],
+    engines: &[Box<dyn kinema_core::Engine>],
+) -> Result<()> {
+    let base = suite_path.parent().unwrap_or(Path::new("."));
+    let mut inputs = InputFiles::new().with("the suite file", suite_path);
+    for c in &suite.character {
+        inputs.add("a suite image", &base.join(&c.image));
+        if let Some(mask) = &c.mask {
+            inputs.add("a suite mask", &base.join(mask));
+        }
+    }
+    for name in ["index.html", "report.json"] {
+        inputs.check_file(&report_dir.join(name))?;
+    }
+    for character in characters {
+        for pi in 0..suite.prompts.len() {
+            for engine in engines {
+                inputs.check_file(&report_dir.join(preview_file(
+                    &character.name,
+                    pi,
+                    engine.name(),
+                )))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -261,6 +305,50 @@ mod tests {
         let without = write(tmp.path(), "plain.toml", &suite.replace("motions = ", "# "));
         let e = run_suite(&without, &tmp.path().join("r2"), false, &|_| {}).unwrap_err();
         assert!(e.message.contains("`prowl`"), "{e}");
+    }
+
+    #[test]
+    fn a_suite_that_says_nothing_uses_the_shared_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = write(
+            tmp.path(),
+            "s.toml",
+            "prompts = [\"wave\"]\n[[character]]\nimage = \"a.png\"\n",
+        );
+        let suite = parse_suite(&p).unwrap();
+        assert_eq!(suite.spec(), defaults::clip_spec());
+        assert_eq!(suite.engines, vec![defaults::ENGINE.to_string()]);
+        let p = write(
+            tmp.path(),
+            "t.toml",
+            "fps = 8\nprompts = [\"wave\"]\n[[character]]\nimage = \"a.png\"\n",
+        );
+        assert_eq!(
+            parse_suite(&p).unwrap().spec().frames,
+            defaults::frames_at(8)
+        );
+    }
+
+    #[test]
+    fn a_report_folder_holding_an_input_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/characters");
+        let report = tmp.path().join("report");
+        std::fs::create_dir_all(report.join("previews")).unwrap();
+        // The character's image sits exactly where its first preview would be written.
+        let image = report.join("previews/slime-0-rig.png");
+        std::fs::copy(samples.join("slimeBlue.png"), &image).unwrap();
+        let before = std::fs::read(&image).unwrap();
+        let p = write(
+            tmp.path(),
+            "suite.toml",
+            "frames = 4\nprompts = [\"wave\"]\n[[character]]\nname = \"slime\"\nimage = \"report/previews/slime-0-rig.png\"\n",
+        );
+        let e = run_suite(&p, &report, true, &|_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a suite image") && e.contains("--force"), "{e}");
+        assert_eq!(std::fs::read(&image).unwrap(), before);
     }
 
     #[test]

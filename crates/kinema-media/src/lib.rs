@@ -15,7 +15,8 @@ pub use input::{
     MIN_SIDE, SUPPORTED_INPUTS,
 };
 pub use output::{
-    check_targets, frame_file_name, frame_number, is_frame_file, parse_output, prepare_for,
-    write_clip, write_text, EncodeOptions, OutputFormat, OutputTarget, Written, CLIP_META_FILE,
+    check_targets, frame_file_name, frame_number, is_frame_file, parse_output, playback_rate,
+    prepare_for, write_clip, write_text, EncodeOptions, InputFiles, OutputFormat, OutputTarget,
+    Written, CLIP_META_FILE, OUTPUT_FORMATS, STANDARD_RATES,
 };
 pub use read::{read_clip, DEFAULT_FPS};

@@ -191,12 +191,18 @@ fn gif_loops_with_binary_transparency_and_close_colours() {
 }
 
 #[test]
-fn gif_upscales_small_clips_and_flattens_onto_a_solid_background() {
+fn gif_scales_when_asked_and_flattens_onto_a_solid_background() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clip = pattern(64, 48, 3, 10);
     let opts = EncodeOptions {
         background: Background::Solid([20, 30, 40]),
         ..EncodeOptions::default()
+    };
+    let w = write(&clip, &dir.path().join("native.gif"), &opts);
+    assert_eq!((w.width, w.height), (64, 48), "no size change unless asked");
+    let opts = EncodeOptions {
+        scale: Some(6),
+        ..opts
     };
     let w = write(&clip, &dir.path().join("big.gif"), &opts);
     assert_eq!((w.width, w.height), (384, 288));
@@ -233,7 +239,7 @@ fn mp4_decodes_back_with_high_psnr() {
 }
 
 #[test]
-fn mp4_pads_odd_sizes_to_even_and_upscales_small_sprites() {
+fn mp4_pads_odd_sizes_to_even_and_scales_small_sprites_when_asked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let odd = pattern(65, 47, 4, 30);
     let w = write(&odd, &dir.path().join("odd.mp4"), &native());
@@ -246,8 +252,21 @@ fn mp4_pads_odd_sizes_to_even_and_upscales_small_sprites() {
     let sprite = pattern(96, 128, 2, 12);
     let w = write(
         &sprite,
-        &dir.path().join("auto.mp4"),
+        &dir.path().join("native.mp4"),
         &EncodeOptions::default(),
+    );
+    assert_eq!(
+        (w.width, w.height),
+        (96, 128),
+        "the same size as every other format"
+    );
+    let w = write(
+        &sprite,
+        &dir.path().join("auto.mp4"),
+        &EncodeOptions {
+            scale: Some(3),
+            ..EncodeOptions::default()
+        },
     );
     assert_eq!((w.width, w.height), (288, 384));
     // The upscaled video shows the sprite, not a blank canvas: compare with a 3x
@@ -262,6 +281,36 @@ fn mp4_pads_odd_sizes_to_even_and_upscales_small_sprites() {
             db > 24.0,
             "upscaled MP4 frame is {db:.1} dB from the source"
         );
+    }
+}
+
+#[test]
+fn mp4_plays_sprite_rates_at_a_standard_rate_without_inventing_frames() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (fps, stored_rate) in [(12, 24), (8, 24), (10, 30), (24, 24), (7, 7)] {
+        let clip = pattern(64, 48, 6, fps);
+        let path = dir.path().join(format!("at{fps}.mp4"));
+        write(&clip, &path, &native());
+        let repeat = (stored_rate / fps) as usize;
+        // The container: `repeat` samples a frame at the standard rate, same duration.
+        let bytes = std::fs::read(&path).expect("read");
+        let mp4 = mp4::Mp4Reader::read_header(std::io::Cursor::new(&bytes), bytes.len() as u64)
+            .expect("mp4 header");
+        let track = mp4.tracks().values().next().expect("a track");
+        assert_eq!(track.sample_count() as usize, 6 * repeat, "{fps} fps");
+        assert!(
+            (track.frame_rate() - f64::from(stored_rate)).abs() < 0.01,
+            "{fps} fps plays at {}",
+            track.frame_rate()
+        );
+        assert_eq!(track.duration().as_millis(), 6 * 1000 / u128::from(fps));
+        // Reading gives back the clip's own frames and rate: nothing was invented.
+        let back = read_clip(&path).expect("decodes");
+        assert_eq!((back.len(), back.fps), (6, fps), "{fps} fps");
+        for (i, (a, b)) in clip.frames.iter().zip(&back.frames).enumerate() {
+            let db = psnr(&a.over_color([255, 255, 255]), b);
+            assert!(db > 30.0, "{fps} fps, frame {i}: {db:.1} dB");
+        }
     }
 }
 

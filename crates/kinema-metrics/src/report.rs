@@ -63,132 +63,207 @@ pub struct Series {
 }
 
 impl Report {
-    /// Rows of (metric, value, what the range means), shared by the table and the HTML.
+    /// Rows of (what, result, how to read it), in words a game artist can act on, shared by
+    /// the table and the HTML report. The last column ends with the `--json` keys behind
+    /// the row, in brackets, for whoever wants the raw numbers.
     pub fn rows(&self) -> Vec<[String; 3]> {
-        let opt = |v: Option<f64>, digits: usize| match v {
-            Some(x) => format!("{x:.digits$}"),
-            None => "n/a".to_string(),
-        };
+        let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+        let not_measured = |why: &str| format!("not measured ({why})");
         let d = &self.dynamic;
         let al = &self.alignment;
+        let seconds = self.frames as f64 / f64::from(self.fps.max(1));
         vec![
             row(
-                "frames",
+                "Clip",
                 format!(
-                    "{} @ {} fps, {}x{}",
+                    "{} frames at {} fps ({seconds:.1} s), {} x {} px",
                     self.frames, self.fps, self.width, self.height
                 ),
-                "clip shape",
+                "length, speed and size as read from the file [frames, fps, width, height]",
             ),
             row(
-                "psnr_db",
-                format!("{:.2}", self.psnr_db),
-                "frame 0 vs reference; higher is closer (100 = identical)",
-            ),
-            row(
-                "ssim",
-                format!("{:.4}", self.ssim),
-                "frame 0 vs reference structure; 0..1, 1 = identical",
-            ),
-            row(
-                "alignment",
+                "First frame",
                 format!(
-                    "dx {} dy {} scale {} iou {:.3}",
-                    al.dx, al.dy, al.scale, al.mask_iou
+                    "{} your image: {} alike",
+                    match self.ssim {
+                        s if s >= 0.98 => "is",
+                        s if s >= 0.9 => "is close to",
+                        _ => "differs from",
+                    },
+                    pct(self.ssim)
                 ),
-                "how frame 0 was placed on the reference; iou 1 = same silhouette",
+                &format!(
+                    "a clip should start on your picture; 100% alike is the same picture; pixel \
+                     match {:.1} dB (100 = identical, above 40 nobody sees a difference) \
+                     [ssim, psnr_db]",
+                    self.psnr_db
+                ),
             ),
             row(
-                "identity_mean",
-                format!("{:.4}", self.identity_mean),
-                "colour similarity to reference; 0..1, 1 = same colours",
-            ),
-            row(
-                "identity_min",
-                format!("{:.4}", self.identity_min),
-                "worst frame's colour similarity; 0..1",
-            ),
-            row(
-                "i2v_subject",
-                opt(self.i2v_subject, 4),
-                "0.4 max + 0.3 mean + 0.3 min; 0..1, higher is better",
-            ),
-            row(
-                "palette_escape",
-                opt(self.palette_escape, 4),
-                "share of pixels off the reference palette; 0 is best",
-            ),
-            row(
-                "flicker",
-                opt(self.flicker, 4),
-                "1 - mean |frame diff| / 255; 1 = still",
-            ),
-            row(
-                "smoothness",
-                opt(self.smoothness, 4),
-                "match to flow-interpolated neighbours; 0..1, 1 = smooth",
-            ),
-            row(
-                "dynamic",
+                "Where it was found",
                 format!(
-                    "{} ({}/{} pairs > {:.2} px)",
-                    if d.dynamic { "yes" } else { "no" },
+                    "{}{}; outlines {} the same",
+                    placement(al.dx, al.dy),
+                    if al.scale > 1 {
+                        format!(", drawn {}x larger", al.scale)
+                    } else {
+                        String::new()
+                    },
+                    pct(al.mask_iou)
+                ),
+                "engines draw on a larger canvas; this is where frame 0 was lined up with \
+                 your image before comparing them [alignment]",
+            ),
+            row(
+                "Colours kept",
+                format!(
+                    "{} on average, {} in the most changed frame",
+                    pct(self.identity_mean),
+                    pct(self.identity_min)
+                ),
+                "how close each frame's colours, and where they sit, stay to your image; \
+                 100% = unchanged [identity_mean, identity_min]",
+            ),
+            row(
+                "Same character",
+                self.i2v_subject
+                    .map_or_else(|| not_measured("needs 2 frames"), pct),
+                "one score for staying the same character all along (VBench-I2V subject \
+                 consistency); higher is better [i2v_subject]",
+            ),
+            row(
+                "New colours",
+                self.palette_escape.map_or_else(
+                    || not_measured("your image has too many colours for a palette"),
+                    |x| format!("{:.1}% of the pixels", 100.0 * x),
+                ),
+                "pixels in colours your image does not have; 0% keeps pixel art clean \
+                 [palette_escape]",
+            ),
+            row(
+                "Flicker",
+                self.flicker.map_or_else(
+                    || not_measured("needs 2 frames"),
+                    |f| {
+                        format!(
+                            "neighbouring frames differ by {:.1}% of full brightness",
+                            100.0 * (1.0 - f)
+                        )
+                    },
+                ),
+                "small is steady; a large value with little movement is flicker \
+                 [flicker, 100% = still]",
+            ),
+            row(
+                "Smooth motion",
+                self.smoothness
+                    .map_or_else(|| not_measured("needs 3 frames"), pct),
+                "how well each frame fits between its neighbours; 100% = perfectly smooth, \
+                 lower = jerky or popping [smoothness]",
+            ),
+            row(
+                "Movement",
+                format!(
+                    "{}: {} steps move visibly, {} needed",
+                    if d.dynamic {
+                        "moves clearly"
+                    } else {
+                        "barely moves"
+                    },
                     d.pairs_above,
-                    d.pairs_needed,
+                    d.pairs_needed
+                ),
+                &format!(
+                    "a step between sampled frames is visible when its fastest parts travel \
+                     more than {:.1} px (VBench dynamic degree) [dynamic]",
                     d.threshold_px
                 ),
-                "VBench dynamic degree: does the clip move enough",
             ),
             row(
-                "mean_flow_px",
-                format!("{:.3}", d.mean_flow_px),
-                "mean motion of the subject per frame, pixels",
+                "Average motion",
+                format!("{:.1} px per frame", d.mean_flow_px),
+                "how far the character's pixels travel from one frame to the next \
+                 [dynamic.mean_flow_px]",
             ),
             row(
-                "silhouette_iou_min",
-                opt(self.silhouette_iou_min, 4),
-                "worst consecutive mask overlap; 0..1, low = popping",
+                "Outline steadiness",
+                match (self.silhouette_iou_min, self.silhouette_iou_mean) {
+                    (Some(min), Some(mean)) => format!(
+                        "neighbouring outlines overlap {} on average, {} at worst",
+                        pct(mean),
+                        pct(min)
+                    ),
+                    _ => not_measured("needs 2 frames"),
+                },
+                "a low worst case means the outline pops or jumps somewhere \
+                 [silhouette_iou_mean, silhouette_iou_min]",
             ),
             row(
-                "silhouette_iou_mean",
-                opt(self.silhouette_iou_mean, 4),
-                "mean consecutive mask overlap; 0..1",
+                "Loop seam",
+                self.loop_seam.map_or_else(
+                    || not_measured("needs 2 frames"),
+                    |x| {
+                        let verdict = match x {
+                            x if x <= 1.5 => "loops cleanly",
+                            x if x <= 3.0 => "a small jump where it loops",
+                            _ => "jumps where it loops",
+                        };
+                        format!("{verdict}: last to first frame is {x:.1}x an ordinary step")
+                    },
+                ),
+                "for looping clips (idle, walk): about 1x is seamless; ignore it for clips \
+                 that play once [loop_seam]",
             ),
             row(
-                "loop_seam",
-                opt(self.loop_seam, 3),
-                "last->first vs typical step; ~1 loops cleanly, >>1 jumps",
+                "Stray pieces",
+                self.cleanliness.as_ref().map_or_else(
+                    || not_measured("the clip has no transparency"),
+                    |c| match c.frames_with_extra_pieces {
+                        0 => format!(
+                            "none: {} piece{} in every frame, as in your image",
+                            c.pieces_first,
+                            if c.pieces_first == 1 { "" } else { "s" }
+                        ),
+                        n => format!(
+                            "{n} frames break apart: up to {} pieces (frame {}) against {} in \
+                             your image",
+                            c.pieces_max, c.worst_pieces_frame, c.pieces_first
+                        ),
+                    },
+                ),
+                "a character in more pieces than in your image has left a shard behind \
+                 [cleanliness.pieces_first, pieces_max, frames_with_extra_pieces]",
             ),
             row(
-                "pieces",
-                self.cleanliness.as_ref().map_or("n/a".into(), |c| {
-                    format!(
-                        "{} at rest, up to {} (frame {}); {} frames with extra pieces",
-                        c.pieces_first,
-                        c.pieces_max,
-                        c.worst_pieces_frame,
-                        c.frames_with_extra_pieces
-                    )
-                }),
-                "connected pieces of the cut-out; more than at rest = a shard left behind",
-            ),
-            row(
-                "thin_area_excess",
-                self.cleanliness.as_ref().map_or("n/a".into(), |c| {
-                    format!("{:+.4} (frame {})", c.thin_excess_max, c.worst_thin_frame)
-                }),
-                "hairline share over frame 0; hand-drawn frames stay within +0.004",
+                "Hairlines",
+                self.cleanliness.as_ref().map_or_else(
+                    || not_measured("the clip has no transparency"),
+                    |c| {
+                        format!(
+                            "{}: at most {:+.2}% of the character's area more than in your image (frame {})",
+                            if c.thin_excess_max <= 0.004 {
+                                "none to notice"
+                            } else {
+                                "thin slivers appear"
+                            },
+                            100.0 * c.thin_excess_max,
+                            c.worst_thin_frame
+                        )
+                    },
+                ),
+                "pixels too thin to survive a 3x3 rub-out, compared with your image; an \
+                 artist's own frames stay within +0.4% [cleanliness.thin_excess_max]",
             ),
         ]
     }
 
-    /// A plain-text table with aligned columns: metric, value, range and meaning.
+    /// A plain-text table with aligned columns: what, result, how to read it.
     pub fn table(&self) -> String {
         let rows = self.rows();
         let header = [
-            "metric".to_string(),
-            "value".to_string(),
-            "range / meaning".to_string(),
+            "what".to_string(),
+            "result".to_string(),
+            "how to read it".to_string(),
         ];
         let w0 = rows
             .iter()
@@ -210,6 +285,39 @@ impl Report {
     }
 }
 
+/// "3 px left, 2 px down of its place in your image" or "where it is in your image".
+fn placement(dx: i32, dy: i32) -> String {
+    let part = |v: i32, plus: &str, minus: &str| match v {
+        0 => None,
+        v if v > 0 => Some(format!("{v} px {plus}")),
+        v => Some(format!("{} px {minus}", -v)),
+    };
+    let parts: Vec<String> = [part(dx, "right", "left"), part(dy, "down", "up")]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        "where it is in your image".to_string()
+    } else {
+        format!("{} of its place in your image", parts.join(", "))
+    }
+}
+
 fn row(name: &str, value: String, meaning: &str) -> [String; 3] {
     [name.to_string(), value, meaning.to_string()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_said_in_directions() {
+        assert_eq!(placement(0, 0), "where it is in your image");
+        assert_eq!(
+            placement(3, -2),
+            "3 px right, 2 px up of its place in your image"
+        );
+        assert_eq!(placement(-1, 0), "1 px left of its place in your image");
+    }
 }

@@ -265,4 +265,19 @@ fn report_serialises_and_tabulates_every_metric() {
     ] {
         assert!(table.contains(name), "{name} missing from\n{table}");
     }
+    // Words first: every figure is said for people, the JSON keys only in brackets.
+    for words in [
+        "First frame",
+        "Colours kept",
+        "Movement",
+        "Loop seam",
+        "how to read it",
+    ] {
+        assert!(table.contains(words), "{words} missing from\n{table}");
+    }
+    assert!(
+        table.contains("moves clearly") || table.contains("barely moves"),
+        "{table}"
+    );
+    assert!(!table.contains("pairs >"), "jargon left in\n{table}");
 }

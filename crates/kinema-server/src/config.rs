@@ -23,7 +23,8 @@ pub struct ServeConfig {
     pub quota: usize,
     /// Largest accepted image upload, in bytes.
     pub max_upload_bytes: usize,
-    /// Largest accepted input image, in pixels, checked from the header before decoding.
+    /// Largest accepted input image, in pixels, checked from the header before decoding;
+    /// by default the limit the CLI and batches apply (`kinema_jobs::defaults::limits`).
     pub max_pixels: u64,
     /// Most frames one clip may have.
     pub max_frames: u32,
@@ -46,7 +47,7 @@ impl ServeConfig {
             tokens: Vec::new(),
             quota: 50,
             max_upload_bytes: 10 << 20,
-            max_pixels: 16_000_000,
+            max_pixels: kinema_jobs::defaults::limits().max_input_pixels,
             max_frames: 480,
             max_fps: 60,
             min_size: 16,

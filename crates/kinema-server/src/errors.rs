@@ -117,10 +117,33 @@ impl From<kinema_core::Error> for ApiError {
     }
 }
 
+/// A misspelt field answers like a misspelt batch-manifest key: its name, the field that
+/// was probably meant, and the fields allowed (the same suggestion code as manifests).
+fn unknown_field_error(status: StatusCode, text: &str) -> Option<ApiError> {
+    let unknown = kinema_jobs::suggest::unknown_field(text)?;
+    let suggestion = unknown.did_you_mean("`", "`");
+    let hint = if unknown.allowed.is_empty() {
+        "remove the field; the request schema is in GET /openapi.json".to_string()
+    } else {
+        format!("fields allowed here: {}", unknown.allowed.join(", "))
+    };
+    Some(ApiError::new(
+        status,
+        "invalid_field",
+        format!("field `{}` is not known{suggestion}", unknown.field),
+        hint,
+    ))
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
         let text = rejection.body_text();
+        if matches!(rejection, JsonRejection::JsonDataError(_)) {
+            if let Some(e) = unknown_field_error(status, &text) {
+                return e;
+            }
+        }
         let (code, hint) = match &rejection {
             JsonRejection::MissingJsonContentType(_) => (
                 "unsupported_media_type",
@@ -213,6 +236,20 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn misspelt_fields_get_a_suggestion() {
+        let text = "Failed to deserialize the JSON body into the target type: unknown field \
+                    `promt`, expected one of `image`, `prompt`, `actions` at line 1 column 30";
+        let e = unknown_field_error(StatusCode::UNPROCESSABLE_ENTITY, text).unwrap();
+        assert_eq!(e.detail.code, "invalid_field");
+        assert_eq!(
+            e.detail.message,
+            "field `promt` is not known (did you mean `prompt`?)"
+        );
+        assert_eq!(e.detail.hint, "fields allowed here: image, prompt, actions");
+        assert!(unknown_field_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid type").is_none());
+    }
 
     #[test]
     fn library_errors_keep_message_and_hint() {

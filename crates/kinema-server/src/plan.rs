@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kinema_core::{Background, ClipSpec};
-use kinema_jobs::{EngineOptions, Request, SheetRequest, What};
+use kinema_jobs::{defaults, EngineOptions, Request, SheetRequest, What};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
 use kinema_media::{EncodeOptions, OutputFormat};
 use kinema_rig::MotionLibrary;
@@ -38,10 +38,10 @@ pub struct ImageToVideoRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_items = 1, max_items = 16)]
     pub actions: Option<Vec<String>>,
-    /// Engine name from GET /v1/engines [default: rig].
+    /// Engine name from GET /v1/engines [default: rig, as everywhere (docs/DEFAULTS.md)].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
-    /// Number of frames; or give `duration` [default: 2 seconds' worth].
+    /// Number of frames; or give `duration` [default: 2 seconds' worth at `fps`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     pub frames: Option<u32>,
@@ -66,12 +66,15 @@ pub struct ImageToVideoRequest {
     /// `transparent` or `#rrggbb` [default: transparent; MP4 gets white].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<String>,
-    /// Any of mp4, gif, apng, webp, frames, sheet [default: ["mp4"]].
+    /// Any of mp4, gif, apng, webp, frames, sheet [default: ["mp4"]]. Every clip format has
+    /// the same pixel size (the character's, or `size`); MP4 plays 12 fps clips at 24 fps
+    /// by showing each frame twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_items = 1)]
     pub outputs: Option<Vec<String>>,
     /// Atlases written beside the sheet (texturepacker, aseprite, godot, unity); needs
-    /// "sheet" in `outputs` [default with a sheet: all].
+    /// "sheet" in `outputs` [default with a sheet: texturepacker]. Sheets are trimmed,
+    /// with 2 px of padding, as from the CLI and batches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atlases: Option<Vec<String>>,
 }
@@ -107,7 +110,10 @@ fn format_of(name: &str) -> Option<OutputFormat> {
 
 /// Checks `req` against the engines, the action catalog and `config`'s limits.
 pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> {
-    let engine_name = req.engine.clone().unwrap_or_else(|| "rig".into());
+    let engine_name = req
+        .engine
+        .clone()
+        .unwrap_or_else(|| defaults::ENGINE.into());
     // The server's motion files drive the rig engine; the others read prompts as free text.
     let motions = config.motions.clone().filter(|_| engine_name == "rig");
     let options = EngineOptions {
@@ -167,7 +173,7 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
             What::Actions(check_actions(list, &library)?)
         }
     };
-    let fps = req.fps.unwrap_or(12);
+    let fps = req.fps.unwrap_or(defaults::FPS);
     if fps == 0 || fps > config.max_fps {
         return Err(bad(
             "fps_out_of_range",
@@ -194,7 +200,7 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
             }
             (secs * fps as f64).round().clamp(1.0, u32::MAX as f64) as u32
         }
-        (None, None) => 2 * fps,
+        (None, None) => defaults::frames_at(fps),
     };
     if frames == 0 || frames > config.max_frames {
         return Err(bad(
@@ -223,7 +229,7 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
         Some(text) => text
             .parse::<Background>()
             .map_err(|e| bad("invalid_background", e.message, e.hint.unwrap_or_default()))?,
-        None => Background::Transparent,
+        None => defaults::encode_options().background,
     };
     let (formats, sheet) = check_outputs(req)?;
     Ok(Plan {
@@ -233,8 +239,8 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
         spec: ClipSpec {
             frames,
             fps,
-            seed: req.seed.unwrap_or(0),
-            looping: req.looping.unwrap_or(false),
+            seed: req.seed.unwrap_or(defaults::SEED),
+            looping: req.looping.unwrap_or(defaults::clip_spec().looping),
         },
         size: req.size,
         background,
@@ -324,7 +330,7 @@ fn check_outputs(req: &ImageToVideoRequest) -> ApiResult<Outputs> {
             ))
         }
         (_, false) => None,
-        (None, true) => Some(AtlasFormat::ALL.to_vec()),
+        (None, true) => Some(defaults::SHEET_ATLASES.to_vec()),
         (Some(list), true) => {
             let mut parsed: Vec<AtlasFormat> = Vec::new();
             for name in list {
@@ -382,14 +388,13 @@ impl Plan {
                 path: out_dir.join(SHEET_FILE),
                 options: SheetOptions {
                     atlases: atlases.clone(),
-                    ..SheetOptions::default()
+                    ..defaults::sheet_options()
                 },
             }),
             encode: EncodeOptions {
                 background: self.background,
-                scale: None,
                 size: self.size.map(|s| (s, s)),
-                force: false,
+                ..defaults::encode_options()
             },
         }
     }
@@ -418,9 +423,21 @@ mod tests {
             &config(),
         )
         .unwrap();
-        assert_eq!((p.spec.frames, p.spec.fps), (24, 12));
+        assert_eq!(p.spec, defaults::clip_spec());
         assert_eq!(p.formats, vec![OutputFormat::Mp4]);
         assert!(p.sheet.is_none());
+        let p = plan(
+            &req(serde_json::json!({"image": "x", "prompt": "wave", "outputs": ["sheet"]})),
+            &config(),
+        )
+        .unwrap();
+        let r = p.to_request(Path::new("/d/img"), Path::new("/d/out"));
+        assert_eq!(
+            r.sheet.map(|s| s.options),
+            Some(defaults::sheet_options()),
+            "the CLI's and batches' sheet: trimmed, padded, TexturePacker atlas"
+        );
+        assert_eq!(r.encode.scale, Some(defaults::SCALE));
         let p = plan(
             &req(
                 serde_json::json!({"image": "x", "actions": ["idle", "walk"], "duration": 1.5,
@@ -504,6 +521,42 @@ mod tests {
             code(serde_json::json!({"image": "x", "prompt": "wave", "duration": -1.0})),
             "duration_out_of_range"
         );
+    }
+
+    /// The runner renders into a fresh folder beside the uploads; should a file there
+    /// resolve to the stored upload, the shared request check refuses it, as in the CLI.
+    #[cfg(unix)]
+    #[test]
+    fn an_output_that_resolves_to_the_upload_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let upload = dir.path().join("upl_0123456789abcdef0123456789abcdef");
+        let sample =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/characters/slimeBlue.png");
+        std::fs::copy(&sample, &upload).unwrap();
+        let before = std::fs::read(&upload).unwrap();
+        let p = plan(
+            &req(
+                serde_json::json!({"image": "x", "prompt": "wave", "frames": 2,
+                "outputs": ["apng"]}),
+            ),
+            &config(),
+        )
+        .unwrap();
+        type MakeLink = fn(&Path, &Path) -> std::io::Result<()>;
+        let links: [(&str, MakeLink); 2] = [
+            ("hard", |a, b| std::fs::hard_link(a, b)),
+            ("soft", |a, b| std::os::unix::fs::symlink(a, b)),
+        ];
+        for (kind, make) in links {
+            let out = dir.path().join(kind);
+            std::fs::create_dir(&out).unwrap();
+            make(&upload, &out.join(file_name(OutputFormat::Apng))).unwrap();
+            let mut request = p.to_request(&upload, &out);
+            request.encode.force = true;
+            let e = kinema_jobs::run(&request, &|_| {}).unwrap_err();
+            assert!(e.message.contains("the input image"), "{kind}: {e}");
+            assert_eq!(std::fs::read(&upload).unwrap(), before, "{kind}");
+        }
     }
 
     #[test]

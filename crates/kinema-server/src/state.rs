@@ -48,12 +48,52 @@ impl DataDir {
                 .with_source(e)
             })?;
         }
+        dir.check_separate()?;
         if let Ok(entries) = std::fs::read_dir(dir.tmp()) {
             for entry in entries.flatten() {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
         Ok(dir)
+    }
+
+    /// Refuses a layout in which uploads share a folder with outputs or runs (through a
+    /// link or a mount): `tmp/` is emptied on every start and a finished task's folder
+    /// replaces whatever is at its place in `outputs/`, so either would delete uploads.
+    /// Outputs never overwrite an input, here as in the CLI.
+    fn check_separate(&self) -> Result<()> {
+        let folders = [
+            ("uploads", self.uploads()),
+            ("outputs", self.outputs()),
+            ("tmp", self.tmp()),
+        ];
+        let resolved: Vec<(&str, PathBuf)> = folders
+            .iter()
+            .map(|(name, p)| {
+                (
+                    *name,
+                    std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
+                )
+            })
+            .collect();
+        for (i, (a, pa)) in resolved.iter().enumerate() {
+            for (b, pb) in &resolved[i + 1..] {
+                if pa.starts_with(pb) || pb.starts_with(pa) || same_folder(pa, pb) {
+                    return Err(Error::invalid(
+                        format!(
+                            "{}/{a} and {}/{b} are the same folder or one holds the other ({} and {})",
+                            self.root.display(),
+                            self.root.display(),
+                            pa.display(),
+                            pb.display()
+                        ),
+                        "make uploads/, outputs/ and tmp/ separate folders (remove the link), \
+                         or choose another --data directory: uploaded images must never be overwritten",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
@@ -87,5 +127,43 @@ impl DataDir {
 
     pub fn task_tmp(&self, id: &str, attempt: u32) -> PathBuf {
         self.tmp().join(format!("{id}.{attempt}"))
+    }
+}
+
+/// Two paths to one directory (a bind mount has another path, but the same inode).
+#[cfg(unix)]
+fn same_folder(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_folder(_a: &Path, _b: &Path) -> bool {
+    false
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tmp_or_outputs_folder_linked_to_uploads_is_refused_and_uploads_survive() {
+        for linked in ["tmp", "outputs"] {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("data");
+            let uploads = root.join("uploads");
+            std::fs::create_dir_all(&uploads).unwrap();
+            let upload = uploads.join("upl_0123456789abcdef0123456789abcdef");
+            std::fs::write(&upload, b"the user's picture").unwrap();
+            std::os::unix::fs::symlink(&uploads, root.join(linked)).unwrap();
+            let e = DataDir::prepare(&root).unwrap_err().to_string();
+            assert!(e.contains("same folder") && e.contains("--data"), "{e}");
+            assert_eq!(std::fs::read(&upload).unwrap(), b"the user's picture");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        DataDir::prepare(&dir.path().join("data")).expect("a fresh layout is fine");
     }
 }

@@ -284,6 +284,26 @@ async fn inline_images_and_idempotent_retries() {
 }
 
 #[tokio::test]
+async fn a_misspelt_field_gets_a_did_you_mean_like_batch_manifests() {
+    let s = serve(|_| {});
+    let image = s.upload_id(None).await;
+    let r = s
+        .submit(None, &json!({"image": image, "promt": "waves hello"}))
+        .await;
+    assert_eq!(r.status(), 422);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "invalid_field", "{err}");
+    assert_eq!(
+        err["error"]["message"], "field `promt` is not known (did you mean `prompt`?)",
+        "{err}"
+    );
+    assert!(
+        err["error"]["hint"].as_str().unwrap().contains("actions"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn bad_requests_get_precise_errors_never_500() {
     let s = serve(|_| {});
     let image = s.upload_id(None).await;

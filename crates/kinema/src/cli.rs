@@ -12,8 +12,9 @@ use kinema_core::Background;
     about = "Animate a game character image from a short action description",
     long_about = "Kinema turns a static character image (a sprite with transparency, or art on a \
 plain background) and a short action description in English or Chinese into a clip of that same \
-character: MP4, GIF, APNG or PNG frames.",
-    after_help = "Examples:\n  kinema generate --image samples/characters/femaleAdventurer_idle.png --prompt \"waves hello\" --out wave.mp4\n  kinema actions\n  kinema rig --image hero.png --out hero.rig.json --overlay hero-rig.png"
+character: MP4, GIF, animated PNG (APNG), animated WebP, a folder of PNG frames, or a sprite sheet \
+with atlases for TexturePacker (Phaser, PixiJS), Aseprite, Godot and Unity.",
+    after_help = "Examples:\n  kinema generate --image samples/characters/femaleAdventurer_idle.png --prompt \"waves hello\" --out wave.mp4\n  kinema actions\n  kinema rig --image hero.png --out hero.rig.json --overlay hero-rig.png\n\nOutput formats: .mp4, .gif, .png (animated PNG), .webp, a folder/ of PNG frames, and sprite\nsheets with TexturePacker, Aseprite, Godot and Unity atlases (kinema generate --help)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -45,20 +46,20 @@ pub enum Command {
   kinema generate --image hero.png --prompt \"走两步然后挥手\" --out hero.gif --out frames/
   kinema generate --image slime.png --prompt bounce --loop --fps 12 --frames 12 --out slime.png
   kinema generate --image knight.jpg --prompt \"swings his sword twice\" --background '#20242c' --out k.mp4 --json
-  kinema generate --image hero.png --actions idle,walk,attack --sheet hero.png --atlas texturepacker,godot,unity --trim
-  kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif")]
+  kinema generate --image hero.png --actions idle,walk,attack --sheet hero-sheet.png --atlas texturepacker,godot,unity
+  kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif
+
+Outputs: .mp4, .gif, .png (animated PNG), .webp, frames/ (a folder of PNG frames), and
+--sheet PATH.png (a sprite sheet with texturepacker, aseprite, godot or unity atlases).
+Defaults (the same for batch, eval suites and the server): docs/DEFAULTS.md")]
 pub struct GenerateArgs {
     /// The character image: PNG, JPEG, WebP, BMP or GIF (first frame).
     #[arg(long, value_name = "PATH")]
     pub image: PathBuf,
 
-    /// What the character does, in English or Chinese ("walks then jumps", "挥手").
-    #[arg(
-        long,
-        value_name = "TEXT",
-        required_unless_present = "actions",
-        conflicts_with = "actions"
-    )]
+    /// What the character does, in English or Chinese ("walks then jumps", "挥手"). Give
+    /// this for one clip, or --actions for one clip per action.
+    #[arg(long, value_name = "TEXT", conflicts_with = "actions")]
     pub prompt: Option<String>,
 
     /// Several actions on one canvas and ground line, one clip each:
@@ -66,16 +67,18 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub actions: Option<Vec<String>>,
 
-    /// Output file; the extension picks the format: .mp4, .gif, .png (APNG), .webp, or a
-    /// directory (ending in `/`) for PNG frames. Repeat to encode one render several ways.
-    #[arg(long = "out", value_name = "PATH", required_unless_present = "sheet")]
+    /// Output file; the extension picks the format: .mp4 (H.264, no alpha), .gif, .png
+    /// (animated PNG), .webp (animated WebP), or a path ending in `/` for a folder of PNG
+    /// frames. Repeat to encode one render several ways; every output has the same pixel
+    /// size. For a sprite sheet with atlases use --sheet (with or without --out).
+    #[arg(long = "out", value_name = "PATH")]
     pub outs: Vec<PathBuf>,
 
     #[command(flatten)]
     pub sheet: SheetArgs,
 
     /// Which engine renders the clip.
-    #[arg(long, default_value = "rig", value_parser = ["rig", "wan"])]
+    #[arg(long, default_value = kinema_jobs::defaults::ENGINE, value_parser = ["rig", "wan"])]
     pub engine: String,
 
     /// Number of frames [default: 2 s worth at --fps].
@@ -87,8 +90,9 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = parse_duration)]
     pub duration: Option<f64>,
 
-    /// Frames per second.
-    #[arg(long, default_value_t = 24, allow_negative_numbers = true,
+    /// Frames per second: 12 is what 2D games animate at. MP4 plays at a standard rate by
+    /// showing each frame several times (12 → 24 fps); no format invents frames.
+    #[arg(long, default_value_t = kinema_jobs::defaults::FPS, allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(1..=120))]
     pub fps: u32,
 
@@ -96,14 +100,14 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     pub size: Option<(u32, u32)>,
 
-    /// Integer upscale of the output (nearest-neighbour for pixel art) [default: automatic
-    /// for small characters in video formats].
-    #[arg(long, value_name = "N", allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub scale: Option<u32>,
+    /// Integer upscale of every output, nearest-neighbour for pixel art (all formats stay
+    /// the same size).
+    #[arg(long, value_name = "N", default_value_t = kinema_jobs::defaults::SCALE,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
 
     /// Seed for the engine's random choices; the same seed gives the same frames.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = kinema_jobs::defaults::SEED, allow_negative_numbers = true)]
     pub seed: u64,
 
     /// Make a seamless loop (no duplicated seam frame).
@@ -170,16 +174,19 @@ pub struct GenerateArgs {
 /// Sprite-sheet options of `generate`.
 #[derive(Args, Debug)]
 pub struct SheetArgs {
-    /// Write a sprite sheet PNG with atlases beside it (one animation per action).
+    /// Write a sprite sheet PNG with atlases beside it (one animation per action), trimmed
+    /// and padded; `hero.png` gets `hero.json`, `hero.aseprite.json`, `hero.tres` or
+    /// `hero.png.meta` as --atlas asks.
     #[arg(long, value_name = "PATH.png")]
     pub sheet: Option<PathBuf>,
 
-    /// Atlas formats to write beside the sheet: texturepacker, aseprite, godot, unity.
+    /// Atlas formats to write beside the sheet: texturepacker (Phaser, PixiJS), aseprite,
+    /// godot, unity.
     #[arg(
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "texturepacker",
+        default_values_t = kinema_jobs::defaults::SHEET_ATLASES.map(|a| a.name().to_string()),
         requires = "sheet"
     )]
     pub atlas: Vec<String>,
@@ -190,17 +197,22 @@ pub struct SheetArgs {
     pub columns: Option<u32>,
 
     /// Transparent pixels between frames in the sheet.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "sheet",
-          value_parser = clap::value_parser!(u32).range(0..=64))]
+    #[arg(long, value_name = "N", default_value_t = kinema_jobs::defaults::SHEET_PADDING,
+          requires = "sheet", value_parser = clap::value_parser!(u32).range(0..=64))]
     pub padding: u32,
 
     /// Repeat each frame's edge pixels N times around it, against filtering bleed.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "sheet",
-          value_parser = clap::value_parser!(u32).range(0..=16))]
+    #[arg(long, value_name = "N", default_value_t = kinema_jobs::defaults::SHEET_EXTRUDE,
+          requires = "sheet", value_parser = clap::value_parser!(u32).range(0..=16))]
     pub extrude: u32,
 
-    /// Trim each frame to its visible pixels; atlases record the offsets.
-    #[arg(long, requires = "sheet")]
+    /// Keep every sheet cell at the full frame size. By default each frame is trimmed to
+    /// its visible pixels and the atlases record the offsets that restore it.
+    #[arg(long = "no-trim", requires = "sheet")]
+    pub no_trim: bool,
+
+    /// Trim frames to their visible pixels (the default; kept for older scripts).
+    #[arg(long, requires = "sheet", conflicts_with = "no_trim", hide = true)]
     pub trim: bool,
 
     /// Make the sheet's width and height powers of two.
@@ -256,7 +268,8 @@ pub struct RigArgs {
   kinema batch samples/batch.toml --force
 The manifest schema is in docs/BATCH.md.")]
 pub struct BatchArgs {
-    /// The batch manifest (TOML): characters, actions, output formats, defaults.
+    /// The batch manifest (TOML): characters, actions, output formats (gif, mp4, apng,
+    /// webp, frames, sheet with atlases), defaults.
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
 

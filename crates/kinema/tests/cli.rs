@@ -1,51 +1,13 @@
 //! The `kinema` binary as a user runs it: outputs decode, bad input fails cleanly with a
 //! hint and no output file, nothing is overwritten without --force.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn kinema(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kinema"))
-        .args(args)
-        .output()
-        .expect("run kinema")
-}
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::Command;
 
-fn sample(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples/characters")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs a command that must fail; checks the exit code, the message and that `must_not_exist`
-/// was not created.
-fn fails(args: &[&str], expect_in_message: &str, must_not_exist: &Path) -> String {
-    let o = kinema(args);
-    let err = stderr(&o);
-    assert!(!o.status.success(), "expected failure for {args:?}");
-    assert_ne!(o.status.code(), Some(101), "panicked for {args:?}: {err}");
-    assert!(
-        err.to_lowercase()
-            .contains(&expect_in_message.to_lowercase()),
-        "message for {args:?} lacks `{expect_in_message}`:\n{err}"
-    );
-    assert!(
-        !must_not_exist.exists(),
-        "{} was written by a failed run",
-        must_not_exist.display()
-    );
-    err
-}
+use common::{fails, kinema, s, sample, stderr};
 
 #[test]
 fn generate_writes_every_format_and_a_json_summary() {
@@ -95,11 +57,20 @@ fn generate_writes_every_format_and_a_json_summary() {
         assert_eq!(clip.fps, 12, "{}", path.display());
     }
     assert!(frames.join("frame_0011.png").is_file());
-    // MP4 frames are even-sized and video-sized (small sprites are upscaled, never stretched).
+    // Every format has the same pixel size; MP4 only rounds odd sides up to even.
     let mp4_clip = kinema_media::read_clip(&mp4).unwrap();
+    let apng_clip = kinema_media::read_clip(&apng).unwrap();
     assert_eq!(mp4_clip.width() % 2, 0);
     assert_eq!(mp4_clip.height() % 2, 0);
-    assert!(mp4_clip.width().max(mp4_clip.height()) >= 384);
+    assert_eq!(mp4_clip.width(), apng_clip.width().next_multiple_of(2));
+    assert_eq!(mp4_clip.height(), apng_clip.height().next_multiple_of(2));
+    for w in summary["outputs"].as_array().unwrap() {
+        assert_eq!(
+            w["width"].as_u64().unwrap(),
+            u64::from(apng_clip.width()).next_multiple_of(if w["format"] == "mp4" { 2 } else { 1 }),
+            "{w}"
+        );
+    }
     // The video shows the character on white, not an empty canvas.
     let first = &mp4_clip.frames[0];
     let inked = first
@@ -121,7 +92,9 @@ fn generate_writes_every_format_and_a_json_summary() {
             text.contains("codec_name=h264") && text.contains("pix_fmt=yuv420p"),
             "{text}"
         );
-        assert!(text.contains("nb_read_frames=12"), "{text}");
+        // 12 fps plays at 24 fps in MP4: each frame shown twice, none invented.
+        assert!(text.contains("nb_read_frames=24"), "{text}");
+        assert!(text.contains("r_frame_rate=24/1"), "{text}");
     }
 }
 
@@ -537,6 +510,20 @@ fn eval_prints_every_metric_for_a_generated_clip() {
     assert!(r["identity_min"].as_f64().unwrap() > 0.9, "{r}");
     assert!(r["dynamic"]["dynamic"].as_bool().unwrap(), "{r}");
     assert!(r["loop_seam"].as_f64().unwrap() < 1.6, "{r}");
+    // Without --json, every figure is worded for people, the JSON key only in brackets.
     let o = kinema(&["eval", "--clip", &s(&clip), "--reference", &img]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("flicker"));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    for line in [
+        "First frame",
+        "your image",
+        "Colours kept",
+        "Movement",
+        "moves clearly",
+        "Loop seam",
+        "12 frames at 12 fps",
+        "[flicker",
+    ] {
+        assert!(text.contains(line), "`{line}` missing from\n{text}");
+    }
+    assert!(!text.contains("pairs >"), "{text}");
 }

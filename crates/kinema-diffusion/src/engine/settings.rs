@@ -47,7 +47,7 @@ impl DeviceChoice {
                     .with_hint(if cfg!(feature = "cuda") {
                         "check the GPU number and the NVIDIA driver (nvidia-smi)"
                     } else {
-                        "this build has no CUDA support: rebuild with `--features cuda`, or use --device cpu"
+                        "this build has no CUDA support: rebuild with `--features cuda` (cargo install --path crates/kinema --features cuda), or use --device cpu"
                     })
             }),
         }

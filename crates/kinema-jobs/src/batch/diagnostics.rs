@@ -8,6 +8,9 @@ use std::path::Path;
 
 use kinema_core::Error;
 
+pub(crate) use crate::suggest::closest;
+use crate::suggest::{between, unknown_field};
+
 /// 1-based line of a byte offset in the manifest text.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
@@ -48,17 +51,15 @@ pub(crate) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Error
     let line = err.span().map(|s| line_of(text, s.start));
     let raw = err.message().trim();
     let loc = location(path, line);
-    if let Some((key, expected)) = parse_unknown_field(raw) {
-        let suggestion = closest(&key, &expected)
-            .map(|s| format!(" (did you mean \"{s}\"?)"))
-            .unwrap_or_default();
-        let hint = if expected.is_empty() {
+    if let Some(unknown) = unknown_field(raw) {
+        let suggestion = unknown.did_you_mean("\"", "\"");
+        let hint = if unknown.allowed.is_empty() {
             "remove the key; see docs/BATCH.md for the manifest schema".to_string()
         } else {
-            format!("keys allowed here: {}", expected.join(", "))
+            format!("keys allowed here: {}", unknown.allowed.join(", "))
         };
         return Error::invalid(
-            format!("{loc}: key \"{key}\" is not known{suggestion}"),
+            format!("{loc}: key \"{}\" is not known{suggestion}", unknown.field),
             hint,
         );
     }
@@ -93,66 +94,6 @@ fn key_on_line(text: &str, span: Range<usize>) -> Option<String> {
         .then(|| key.to_string())
 }
 
-/// `unknown field `fsp`, expected one of `fps`, `frames`` → ("fsp", ["fps", "frames"]).
-fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let key = between(message, "unknown field `", "`")?;
-    let rest = message
-        .split_once(", expected")
-        .map(|(_, r)| r)
-        .unwrap_or("");
-    let expected = rest
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
-    Some((key, expected))
-}
-
-fn between(s: &str, open: &str, close: &str) -> Option<String> {
-    let start = s.find(open)? + open.len();
-    let len = s[start..].find(close)?;
-    Some(s[start..start + len].to_string())
-}
-
-/// The candidate nearest to `word` by edit distance, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(word: &str, candidates: &'a [String]) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.as_str())
-}
-
-/// Levenshtein distance, counting a swap of two neighbours as one edit ("fsp" → "fps").
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[n][m]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,28 +105,6 @@ mod tests {
         assert_eq!(line_of(t, 6), 2);
         assert_eq!(line_of(t, t.len()), 3);
         assert_eq!(line_of(t, 10_000), 3);
-    }
-
-    #[test]
-    fn typos_find_their_key() {
-        let keys: Vec<String> = ["fps", "frames", "formats", "seed"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(closest("fsp", &keys), Some("fps"));
-        assert_eq!(closest("frmes", &keys), Some("frames"));
-        assert_eq!(closest("colour", &keys), None);
-    }
-
-    #[test]
-    fn unknown_field_messages_are_parsed() {
-        let (k, exp) =
-            parse_unknown_field("unknown field `fsp`, expected one of `fps`, `frames`").unwrap();
-        assert_eq!(k, "fsp");
-        assert_eq!(exp, vec!["fps", "frames"]);
-        let (k, exp) = parse_unknown_field("unknown field `x`, expected `name`").unwrap();
-        assert_eq!((k.as_str(), exp), ("x", vec!["name".to_string()]));
-        assert!(parse_unknown_field("invalid type").is_none());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::manifest::Manifest;
 use super::plan::{plan, PlannedJob};
 use super::state::{BatchState, JobRecord};
 use super::summary::{BatchSummary, JobResult, JobStatus};
-use super::to_request::{check_manifest, load_motions, to_request};
+use super::to_request::{check_manifest, load_motions, refuse_inputs, to_request};
 
 /// How to run a batch.
 #[derive(Clone, Copy, Debug, Default)]
@@ -70,6 +70,8 @@ pub fn run_batch(
     let start = Instant::now();
     check_manifest(manifest)?;
     let motions = load_motions(manifest)?;
+    let jobs = plan(manifest);
+    refuse_inputs(manifest, &jobs, motions.as_ref())?;
     let out_dir = &manifest.out_dir;
     std::fs::create_dir_all(out_dir).map_err(|e| {
         Error::output(format!(
@@ -84,7 +86,6 @@ pub fn run_batch(
         Err(_) if opts.force => BatchState::default(),
         Err(e) => return Err(e),
     };
-    let jobs = plan(manifest);
     let mut results: Vec<Option<JobResult>> = vec![None; jobs.len()];
     let mut queue: Vec<(usize, String)> = Vec::new();
     for (i, job) in jobs.iter().enumerate() {

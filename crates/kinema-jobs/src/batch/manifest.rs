@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kinema_core::{Background, Error, Limits, Result};
+use kinema_core::{Background, Error, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -55,7 +55,8 @@ impl Format {
     }
 }
 
-/// How long a clip is: a frame count, seconds at the clip's fps, or two seconds by default.
+/// How long a clip is: a frame count, seconds at the clip's fps, or the default length
+/// ([`crate::defaults::SECONDS`]).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum Length {
     Frames(u32),
@@ -68,7 +69,7 @@ impl Length {
         match self {
             Length::Frames(n) => n,
             Length::Seconds(s) => (s * fps as f64).round().max(1.0) as u32,
-            Length::TwoSeconds => 2 * fps,
+            Length::TwoSeconds => crate::defaults::frames_at(fps),
         }
     }
 }
@@ -95,24 +96,34 @@ pub struct Settings {
     pub pot: bool,
 }
 
+/// What a manifest leaves out: the shared [`crate::defaults`], plus the batch's own
+/// choice of output (one GIF per action, no sheet).
 impl Default for Settings {
     fn default() -> Self {
+        use crate::defaults;
+        let encode = defaults::encode_options();
+        let sheet = defaults::sheet_options();
+        let spec = defaults::clip_spec();
         Settings {
-            fps: 12,
+            fps: spec.fps,
             length: Length::TwoSeconds,
-            seed: 0,
-            looping: false,
-            size: None,
-            scale: None,
-            background: Background::Transparent,
+            seed: spec.seed,
+            looping: spec.looping,
+            size: encode.size,
+            scale: encode.scale,
+            background: encode.background,
             formats: vec![Format::Gif],
             sheet: false,
-            atlas: vec![("texturepacker".to_string(), 0)],
-            trim: false,
-            columns: None,
-            padding: 0,
-            extrude: 0,
-            pot: false,
+            atlas: sheet
+                .atlases
+                .iter()
+                .map(|a| (a.name().to_string(), 0))
+                .collect(),
+            trim: sheet.trim,
+            columns: sheet.columns,
+            padding: sheet.padding,
+            extrude: sheet.extrude,
+            pot: sheet.pot,
         }
     }
 }
@@ -416,7 +427,7 @@ fn character(
 
 /// Overlays the keys present in `t` onto `s`, checking each value's range.
 fn apply(src: &Source, s: &mut Settings, t: &RawTable) -> Result<()> {
-    let limits = Limits::default();
+    let limits = crate::defaults::limits();
     if let Some(fps) = &t.fps {
         s.fps = in_range(src, fps, 1, limits.max_fps, "fps")?;
     }
@@ -494,7 +505,7 @@ fn length(
             src,
             f,
             1,
-            Limits::default().max_frames,
+            crate::defaults::limits().max_frames,
             "frames",
         )?))),
         (None, Some(d)) => {
@@ -556,7 +567,7 @@ fn action(src: &Source, a: &Spanned<RawAction>, characters: &[String]) -> Result
         fps: r
             .fps
             .as_ref()
-            .map(|f| in_range(src, f, 1, Limits::default().max_fps, "fps"))
+            .map(|f| in_range(src, f, 1, crate::defaults::limits().max_fps, "fps"))
             .transpose()?,
         length: length(src, &r.frames, &r.duration)?,
         seed: r.seed,

@@ -24,3 +24,4 @@ pub use manifest::{
 pub use plan::{plan, JobWhat, PlannedClip, PlannedJob, PREVIEW_DIR};
 pub use state::{BatchState, JobRecord, STATE_FILE};
 pub use summary::{BatchSummary, JobResult, JobStatus};
+pub use to_request::to_request;

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use kinema_core::{Error, Result};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
-use kinema_media::EncodeOptions;
+use kinema_media::{EncodeOptions, InputFiles};
 use kinema_rig::MotionLibrary;
 
-use super::diagnostics::at_line;
+use super::contact::CONTACT_SHEET;
+use super::diagnostics::{at_line, location};
 use super::manifest::{CharacterEntry, Manifest, Settings};
 use super::plan::{JobWhat, PlannedJob};
+use super::state::STATE_FILE;
 use crate::request::{Request, SheetRequest, What};
 
 /// Checks what the manifest parser leaves to the sheet writer (atlas names), so a typo
@@ -49,6 +51,48 @@ fn atlases(manifest: &Manifest, s: &Settings) -> Result<Vec<AtlasFormat>> {
         .collect()
 }
 
+/// Refuses a batch in which any file it writes is one of its inputs: a character's image,
+/// mask or rig, or the manifest itself. Checked for every job before the first one
+/// starts, because one character's output could be another's image; `--force` changes
+/// nothing here.
+pub fn refuse_inputs(
+    manifest: &Manifest,
+    jobs: &[PlannedJob],
+    motions: Option<&Arc<MotionLibrary>>,
+) -> Result<()> {
+    let mut inputs = InputFiles::new().with("the batch manifest", &manifest.path);
+    for ch in &manifest.characters {
+        let name = &ch.name;
+        inputs.add(format!("the image of character \"{name}\""), &ch.image);
+        if let Some(mask) = &ch.mask {
+            inputs.add(format!("the mask of character \"{name}\""), mask);
+        }
+        if let Some(rig) = &ch.rig {
+            inputs.add(format!("the rig file of character \"{name}\""), rig);
+        }
+    }
+    let in_manifest = |e: Error| Error {
+        message: format!("{}: {}", location(&manifest.path, None), e.message),
+        ..e
+    };
+    for file in [CONTACT_SHEET, STATE_FILE] {
+        inputs
+            .check_file(&manifest.out_dir.join(file))
+            .map_err(in_manifest)?;
+    }
+    for job in jobs {
+        let request = to_request(
+            manifest,
+            job,
+            &manifest.characters[job.character],
+            motions,
+            true,
+        )?;
+        crate::request::refuse_inputs(&request, &inputs).map_err(in_manifest)?;
+    }
+    Ok(())
+}
+
 /// The request for `job`, playing `motions` (from [`load_motions`]); `force` lets it
 /// replace existing files.
 pub fn to_request(
@@ -69,7 +113,7 @@ pub fn to_request(
                 trim: s.trim,
                 pot: s.pot,
                 atlases: atlases(manifest, s)?,
-                ..SheetOptions::default()
+                ..crate::defaults::sheet_options()
             },
         }),
         None => None,
@@ -83,7 +127,7 @@ pub fn to_request(
     Ok(Request {
         image: character.image.clone(),
         mask: character.mask.clone(),
-        engine: "rig".into(),
+        engine: crate::defaults::ENGINE.into(),
         engine_options: crate::EngineOptions {
             rig: character.rig.clone(),
             motions: motions.cloned(),

@@ -23,7 +23,24 @@ pub fn exists_error(path: &Path) -> Error {
         .with_hint("pass --force to overwrite it, or choose another path")
 }
 
+/// Why the folder `dir` cannot hold an output: it does not exist (then `mkdir -p` helps),
+/// or it, or a folder above it, is a file (then no `mkdir` can help).
 pub fn missing_dir_error(dir: &Path) -> Error {
+    let blocking_file = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists())
+        .filter(|a| !a.is_dir());
+    if let Some(file) = blocking_file {
+        return Error::output(format!(
+            "{} is a file, not a folder, so nothing can be written inside it",
+            file.display()
+        ))
+        .with_hint(format!(
+            "check the output path: did you mean a name next to {} rather than below it?",
+            file.display()
+        ));
+    }
     Error::output(format!("the directory {} does not exist", dir.display()))
         .with_hint(format!("create it first (mkdir -p {})", dir.display()))
 }
@@ -139,5 +156,11 @@ mod tests {
             e.hint.as_deref().is_some_and(|h| h.contains("mkdir")),
             "{e}"
         );
+        // `a.png/x.gif` and `a.png/sub/x.gif`, where a.png is a file: no mkdir can help.
+        for below in ["x.gif", "sub/x.gif"] {
+            let e = write_file(&path.join(below), false, ok).expect_err("below a file");
+            assert!(e.message.contains("a.png is a file, not a folder"), "{e}");
+            assert!(!e.to_string().contains("mkdir"), "{e}");
+        }
     }
 }

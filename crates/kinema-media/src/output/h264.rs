@@ -34,8 +34,12 @@ pub struct Sample {
     pub keyframe: bool,
 }
 
-/// Encodes every frame of an opaque, even-sized clip.
-pub fn encode(clip: &Clip) -> Result<H264Stream> {
+/// Encodes every frame of an opaque, even-sized clip, each `repeat` times in a row at
+/// `clip.fps * repeat` frames per second (see [`super::mp4::playback_rate`]). Repeats
+/// of an unchanged picture cost a few bytes each; a marker in the first sample
+/// ([`repeat_marker`]) lets readers give back the clip's own frames.
+pub fn encode(clip: &Clip, repeat: u32) -> Result<H264Stream> {
+    let repeat = repeat.max(1);
     let (w, h) = (clip.width(), clip.height());
     if w % 2 == 1 || h % 2 == 1 || w == 0 || h == 0 {
         return Err(Error::internal(format!(
@@ -48,7 +52,7 @@ pub fn encode(clip: &Clip) -> Result<H264Stream> {
             "use --size or a smaller --scale, or write APNG/GIF instead",
         ));
     }
-    let fps = clip.fps.max(1);
+    let fps = clip.fps.max(1) * repeat;
     let bitrate = (f64::from(w) * f64::from(h) * f64::from(fps) * BITS_PER_PIXEL)
         .clamp(500_000.0, 50_000_000.0) as u32;
     let config = EncoderConfig::new()
@@ -71,11 +75,14 @@ pub fn encode(clip: &Clip) -> Result<H264Stream> {
 
     let planes: Vec<Vec<u8>> = clip.frames.par_iter().map(rgb_to_yuv420).collect();
     let (mut sps, mut pps) = (None, None);
-    let mut samples = Vec::with_capacity(clip.len());
-    for (i, yuv) in planes.into_iter().enumerate() {
+    let mut samples = Vec::with_capacity(clip.len() * repeat as usize);
+    let shown = planes.into_iter().flat_map(|yuv| {
         let source = YUVBuffer::from_vec(yuv, w as usize, h as usize);
+        std::iter::repeat_n(std::rc::Rc::new(source), repeat as usize)
+    });
+    for (i, source) in shown.enumerate() {
         let at = Timestamp::from_millis(i as u64 * 1000 / u64::from(fps));
-        let bitstream = encoder.encode_at(&source, at).map_err(h264_error)?;
+        let bitstream = encoder.encode_at(source.as_ref(), at).map_err(h264_error)?;
         let mut data = Vec::new();
         let mut keyframe = false;
         for l in 0..bitstream.num_layers() {
@@ -103,6 +110,14 @@ pub fn encode(clip: &Clip) -> Result<H264Stream> {
                 "the H.264 encoder produced no data for frame {i}"
             )));
         }
+        if i == 0 && repeat > 1 {
+            // SEI goes before the picture's slices in its access unit.
+            let marker = repeat_marker(repeat);
+            let mut first = (marker.len() as u32).to_be_bytes().to_vec();
+            first.extend_from_slice(&marker);
+            first.extend_from_slice(&data);
+            data = first;
+        }
         samples.push(Sample { data, keyframe });
     }
     match (sps, pps) {
@@ -111,6 +126,74 @@ pub fn encode(clip: &Clip) -> Result<H264Stream> {
             "the H.264 encoder produced no parameter sets",
         )),
     }
+}
+
+/// Identifies Kinema's frame-repeat note among SEI user data (any 16 bytes unique to us).
+const REPEAT_MARKER_UUID: &[u8; 16] = b"kinema-frame-rep";
+
+/// An SEI NAL unit (user data unregistered) saying every frame is stored `repeat` times.
+/// Decoders and players skip user data they do not know.
+pub fn repeat_marker(repeat: u32) -> Vec<u8> {
+    let mut payload = REPEAT_MARKER_UUID.to_vec();
+    payload.extend_from_slice(format!("repeat={repeat}").as_bytes());
+    // nal_ref_idc 0, type 6 (SEI); payload type 5, size, payload, stop bit.
+    let mut rbsp = vec![5, payload.len() as u8];
+    rbsp.extend_from_slice(&payload);
+    rbsp.push(0x80);
+    let mut nal = vec![0x06];
+    nal.extend(escape_emulation(&rbsp));
+    nal
+}
+
+/// The repeat count of a [`repeat_marker`] NAL unit, or `None` for any other NAL.
+pub fn parse_repeat_marker(nal: &[u8]) -> Option<u32> {
+    let (&header, rest) = nal.split_first()?;
+    if header & 0x1f != 6 {
+        return None;
+    }
+    let rbsp = unescape_emulation(rest);
+    let (&kind, rest) = rbsp.split_first()?;
+    let (&size, rest) = rest.split_first()?;
+    let payload = rest.get(..usize::from(size))?;
+    if kind != 5 {
+        return None;
+    }
+    let text = payload.strip_prefix(REPEAT_MARKER_UUID.as_slice())?;
+    let n: u32 = std::str::from_utf8(text)
+        .ok()?
+        .strip_prefix("repeat=")?
+        .parse()
+        .ok()?;
+    (n >= 1).then_some(n)
+}
+
+/// Inserts H.264's emulation-prevention byte (3) so no start code appears in the payload.
+fn escape_emulation(rbsp: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rbsp.len() + 4);
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    out
+}
+
+fn unescape_emulation(ebsp: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ebsp.len());
+    let mut zeros = 0;
+    for &b in ebsp {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    out
 }
 
 fn strip_start_code(nal: &[u8]) -> &[u8] {
@@ -161,6 +244,23 @@ pub fn rgb_to_yuv420(frame: &Frame) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeat_markers_round_trip_and_other_nals_are_ignored() {
+        for n in [2, 3, 24, 256] {
+            assert_eq!(parse_repeat_marker(&repeat_marker(n)), Some(n));
+        }
+        assert_eq!(parse_repeat_marker(&[0x65, 0x88, 0x84]), None, "a slice");
+        assert_eq!(parse_repeat_marker(&[0x06, 5, 3, 1, 2, 3, 0x80]), None);
+        assert_eq!(
+            escape_emulation(&[0, 0, 1, 0, 0, 0]),
+            vec![0, 0, 3, 1, 0, 0, 3, 0]
+        );
+        assert_eq!(
+            unescape_emulation(&escape_emulation(&[0, 0, 0, 0, 3, 7])),
+            vec![0, 0, 0, 0, 3, 7]
+        );
+    }
 
     #[test]
     fn reference_colours_map_to_studio_range() {

@@ -6,6 +6,7 @@ mod check;
 mod frames;
 mod gif;
 mod h264;
+mod inputs;
 mod mp4;
 mod prepare;
 
@@ -15,6 +16,9 @@ use kinema_core::{Background, Clip, Error, Result};
 
 pub use check::check_targets;
 pub use frames::{frame_file_name, frame_number, is_frame_file, CLIP_META_FILE};
+pub(crate) use h264::parse_repeat_marker;
+pub use inputs::InputFiles;
+pub use mp4::{playback_rate, STANDARD_RATES};
 pub use prepare::prepare_for;
 
 /// The container a clip is written as, chosen from the output path.
@@ -60,7 +64,7 @@ pub struct OutputTarget {
 #[derive(Clone, Debug, Default)]
 pub struct EncodeOptions {
     pub background: Background,
-    /// Integer upscale; `None` lets video formats upscale small clips so they are visible.
+    /// Integer upscale (nearest-neighbour for pixel art); `None` is 1, for every format.
     pub scale: Option<u32>,
     /// Final frame size; the clip is fitted inside, letterboxed with transparency.
     pub size: Option<(u32, u32)>,
@@ -79,8 +83,10 @@ pub struct Written {
     pub bytes: u64,
 }
 
-const ACCEPTED: &str =
+/// Every clip format, as `--help` and errors list it.
+pub const OUTPUT_FORMATS: &str =
     ".mp4, .gif, .png (animated PNG), .webp, or a path ending in / for a folder of PNG frames";
+const ACCEPTED: &str = OUTPUT_FORMATS;
 
 /// Picks the format from the path: the extension, or a trailing `/` / existing directory
 /// for a frame folder.

@@ -6,16 +6,17 @@ use rayon::prelude::*;
 use super::OutputFormat;
 use crate::resize::{pad_to, place_on_canvas, resize_frame};
 
-/// Video players show small clips tiny; below this longer side we upscale by default.
-const VIDEO_MIN_LONG_SIDE: u32 = 384;
-/// Largest automatic upscale: beyond this a sprite is a mosaic and files get big.
-const MAX_AUTO_SCALE: u32 = 8;
 /// MP4 without alpha gets this colour behind the character unless asked otherwise.
 const VIDEO_DEFAULT_BACKGROUND: [u8; 3] = [255, 255, 255];
 
-/// Returns the clip as `format` will store it: scaled (`scale`, or automatic for video),
+/// Returns the clip as `format` will store it: scaled by `scale` (1 unless asked),
 /// fitted into `size` (letterboxed, never stretched), composited onto the background
 /// where asked or where the format has no alpha, and padded to even sides for H.264.
+///
+/// The pixel size never depends on the format (apart from H.264's even-side padding), so
+/// every output of one run has the same size: a game imports the GIF, the frames and the
+/// sheet interchangeably. (Video formats used to be upscaled automatically, which made
+/// GIF and MP4 twice the size of APNG, WebP and frames from the same run.)
 pub fn prepare_for(clip: &Clip, format: OutputFormat, opts: &super::EncodeOptions) -> Result<Clip> {
     let (w, h) = (clip.width(), clip.height());
     if clip.is_empty() || w == 0 || h == 0 {
@@ -45,9 +46,6 @@ pub fn prepare_for(clip: &Clip, format: OutputFormat, opts: &super::EncodeOption
             ))
         }
         (Some(n), _) => n,
-        (None, None) if matches!(format, OutputFormat::Mp4 | OutputFormat::Gif) => {
-            auto_scale(w.max(h))
-        }
         (None, _) => 1,
     };
     if scale > 1 {
@@ -131,17 +129,6 @@ fn flatten(frame: &mut Frame, bg: [u8; 3]) {
     }
 }
 
-/// Smallest integer factor that brings the longer side to a watchable size.
-fn auto_scale(long_side: u32) -> u32 {
-    if long_side >= VIDEO_MIN_LONG_SIDE {
-        1
-    } else {
-        VIDEO_MIN_LONG_SIDE
-            .div_ceil(long_side.max(1))
-            .min(MAX_AUTO_SCALE)
-    }
-}
-
 /// Fits the clip inside `tw` x `th`, centred on transparency. Pixel art uses the largest
 /// whole-number factor that fits, so every source pixel stays a square block.
 fn fit_into(clip: &Clip, tw: u32, th: u32) -> Clip {
@@ -189,17 +176,25 @@ mod tests {
     }
 
     #[test]
-    fn video_formats_upscale_small_clips_and_others_keep_native_size() {
+    fn every_format_keeps_the_same_size_unless_scaled() {
         let c = clip(96, 128, false);
         let opts = EncodeOptions::default();
-        let gif = prepare_for(&c, OutputFormat::Gif, &opts).expect("gif");
-        assert_eq!((gif.width(), gif.height()), (288, 384));
-        let apng = prepare_for(&c, OutputFormat::Apng, &opts).expect("apng");
-        assert_eq!((apng.width(), apng.height()), (96, 128));
-        let tiny = prepare_for(&clip(10, 20, true), OutputFormat::Mp4, &opts).expect("tiny");
-        assert_eq!((tiny.width(), tiny.height()), (80, 160), "capped at 8x");
-        let big = prepare_for(&clip(400, 300, false), OutputFormat::Mp4, &opts).expect("big");
-        assert_eq!((big.width(), big.height()), (400, 300));
+        for format in [
+            OutputFormat::Mp4,
+            OutputFormat::Gif,
+            OutputFormat::Apng,
+            OutputFormat::Webp,
+            OutputFormat::Frames,
+        ] {
+            let out = prepare_for(&c, format, &opts).expect("prepare");
+            assert_eq!((out.width(), out.height()), (96, 128), "{format:?}");
+            let scaled = EncodeOptions {
+                scale: Some(3),
+                ..EncodeOptions::default()
+            };
+            let out = prepare_for(&c, format, &scaled).expect("scaled");
+            assert_eq!((out.width(), out.height()), (288, 384), "{format:?}");
+        }
     }
 
     #[test]

@@ -62,6 +62,9 @@ fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
     let mut frames = Vec::with_capacity(sample_count as usize);
     let mut total_ticks = 0u64;
     let mut annex_b = Vec::new();
+    // Kinema stores each frame `repeat` times to play at a standard rate; the note in the
+    // first sample says so, and reading gives back the clip's own frames.
+    let mut repeat = 1u32;
     for id in 1..=sample_count {
         let Some(sample) = mp4
             .read_sample(track_id, id)
@@ -73,6 +76,7 @@ fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
         annex_b.clear();
         if id == 1 {
             annex_b.extend_from_slice(&prefix);
+            repeat = repeat_note(&sample.bytes, length_size).unwrap_or(1);
         }
         to_annex_b(&sample.bytes, length_size, &mut annex_b)
             .ok_or_else(|| damaged(shown, "a sample's NAL lengths are wrong"))?;
@@ -92,8 +96,15 @@ fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
     if frames.is_empty() {
         return Err(damaged(shown, "no frame could be decoded"));
     }
+    let repeat = repeat as usize;
+    let shown_frames = if repeat > 1 && frames.len() % repeat == 0 {
+        frames = frames.into_iter().step_by(repeat).collect();
+        frames.len()
+    } else {
+        sample_count as usize
+    };
     let seconds = total_ticks as f64 / f64::from(timescale.max(1));
-    let fps = fps_from_duration(seconds, sample_count as usize);
+    let fps = fps_from_duration(seconds, shown_frames);
     Ok(Clip {
         frames,
         fps,
@@ -103,8 +114,26 @@ fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
     })
 }
 
+/// The repeat count Kinema's writer noted among the first sample's NAL units.
+fn repeat_note(sample: &[u8], length_size: usize) -> Option<u32> {
+    nal_units(sample, length_size)?
+        .into_iter()
+        .find_map(crate::output::parse_repeat_marker)
+}
+
 /// Replaces each length prefix with a start code; `None` if a length overruns the sample.
 fn to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> Option<()> {
+    for nal in nal_units(sample, length_size)? {
+        out.extend_from_slice(&START_CODE);
+        out.extend_from_slice(nal);
+    }
+    Some(())
+}
+
+/// The NAL units of an MP4 sample (each preceded by its big-endian length); `None` if a
+/// length overruns the sample.
+fn nal_units(sample: &[u8], length_size: usize) -> Option<Vec<&[u8]>> {
+    let mut units = Vec::new();
     let mut rest = sample;
     while !rest.is_empty() {
         let (len_bytes, tail) = rest.split_at_checked(length_size)?;
@@ -112,11 +141,10 @@ fn to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> Option<()
             .iter()
             .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         let (nal, tail) = tail.split_at_checked(len)?;
-        out.extend_from_slice(&START_CODE);
-        out.extend_from_slice(nal);
+        units.push(nal);
         rest = tail;
     }
-    Some(())
+    Some(units)
 }
 
 fn to_frame(yuv: &DecodedYUV<'_>) -> Result<Frame> {

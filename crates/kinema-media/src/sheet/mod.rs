@@ -28,7 +28,7 @@ pub use render::render_sheet;
 pub use texturepacker::texturepacker_json;
 pub use unity::{unity_guid, unity_meta};
 pub(crate) use write::write_atomically;
-pub use write::{atlas_path, check_sheet_targets, write_sheet};
+pub use write::{atlas_path, check_sheet_targets, sheet_paths, write_sheet};
 
 /// One action of a character (idle, walk, attack) to put on the sheet.
 ///

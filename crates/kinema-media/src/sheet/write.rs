@@ -61,6 +61,11 @@ pub fn write_sheet(
     Ok(files.into_iter().map(|(p, _)| p).collect())
 }
 
+/// Every file [`write_sheet`] writes for `png_path`: the PNG first, then its atlases.
+pub fn sheet_paths(png_path: &Path, opts: &SheetOptions) -> Result<Vec<PathBuf>> {
+    Ok(sheet_files(png_path, opts)?.1)
+}
+
 /// The atlas formats asked for, each once, in the order given.
 fn unique_formats(opts: &SheetOptions) -> Vec<AtlasFormat> {
     let mut formats: Vec<AtlasFormat> = Vec::new();

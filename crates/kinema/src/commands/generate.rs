@@ -1,24 +1,27 @@
 use kinema_core::{ClipSpec, Error, Result};
-use kinema_jobs::{Request, SheetRequest, What};
+use kinema_jobs::{defaults, Request, SheetRequest, What};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
 use kinema_media::EncodeOptions;
 
 use crate::cli::GenerateArgs;
 use crate::progress::Bar;
 
-pub fn run(args: GenerateArgs) -> Result<()> {
+/// The request `kinema generate` runs: the flags given, and `kinema_jobs::defaults` (through
+/// clap's default values) for the rest.
+pub fn request(args: &GenerateArgs) -> Result<Request> {
     let frames = match (args.frames, args.duration) {
         (Some(n), _) => n,
         (None, Some(secs)) => (secs * args.fps as f64).round().max(1.0) as u32,
-        (None, None) => 2 * args.fps,
+        (None, None) => defaults::frames_at(args.fps),
     };
     let what = match (&args.prompt, &args.actions) {
         (_, Some(list)) => What::Actions(list.clone()),
         (Some(p), None) => What::Prompt(p.clone()),
         (None, None) => {
             return Err(Error::invalid(
-                "no action given",
-                "use --prompt TEXT or --actions LIST",
+                "nothing says what the character should do",
+                "add --prompt \"waves hello\" for one clip, or --actions idle,walk,attack for \
+                 one clip per action (see `kinema actions`)",
             ))
         }
     };
@@ -29,37 +32,38 @@ pub fn run(args: GenerateArgs) -> Result<()> {
                 columns: args.sheet.columns,
                 padding: args.sheet.padding,
                 extrude: args.sheet.extrude,
-                trim: args.sheet.trim,
+                // `--trim` is the default, still accepted; clap refuses it with --no-trim.
+                trim: args.sheet.trim || !args.sheet.no_trim,
                 pot: args.sheet.pot,
-                dedupe: true,
                 atlases: args
                     .sheet
                     .atlas
                     .iter()
                     .map(|s| s.parse::<AtlasFormat>())
                     .collect::<Result<Vec<_>>>()?,
+                ..defaults::sheet_options()
             },
         }),
         None => None,
     };
-    let request = Request {
-        image: args.image,
-        mask: args.mask,
+    Ok(Request {
+        image: args.image.clone(),
+        mask: args.mask.clone(),
         engine: args.engine.clone(),
         engine_options: kinema_jobs::EngineOptions {
-            rig: args.rig,
+            rig: args.rig.clone(),
             motions: args
                 .motions
                 .as_deref()
                 .map(kinema_rig::MotionLibrary::load)
                 .transpose()?,
-            model: args.model,
+            model: args.model.clone(),
             steps: args.steps,
             guidance: args.guidance,
             shift: args.shift,
-            negative_prompt: args.negative_prompt,
-            device: args.device,
-            dtype: args.dtype,
+            negative_prompt: args.negative_prompt.clone(),
+            device: args.device.clone(),
+            dtype: args.dtype.clone(),
         },
         what,
         spec: ClipSpec {
@@ -68,15 +72,19 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             seed: args.seed,
             looping: args.looping,
         },
-        outs: args.outs,
+        outs: args.outs.clone(),
         sheet,
         encode: EncodeOptions {
             background: args.background,
-            scale: args.scale,
+            scale: Some(args.scale),
             size: args.size,
             force: args.force,
         },
-    };
+    })
+}
+
+pub fn run(args: GenerateArgs) -> Result<()> {
+    let request = request(&args)?;
     let bar = Bar::new();
     let report = kinema_jobs::run(&request, &|p| bar.update(p));
     bar.finish();

@@ -1,20 +1,17 @@
 pub mod actions;
 pub mod batch;
 pub mod eval;
+#[cfg(test)]
+mod front_ends_agree;
 pub mod generate;
 pub mod models;
 pub mod rig;
 pub mod serve;
 
 use kinema_core::Character;
-use kinema_media::LoadOptions;
 use std::path::{Path, PathBuf};
 
 /// Loads the character the way every command does: pixel budget, optional user mask.
 pub fn load_character(image: &Path, mask: &Option<PathBuf>) -> kinema_core::Result<Character> {
-    let opts = LoadOptions {
-        mask: mask.clone(),
-        ..LoadOptions::default()
-    };
-    kinema_media::load_character(image, &opts)
+    kinema_media::load_character(image, &kinema_jobs::defaults::load_options(mask.clone()))
 }

@@ -1,9 +1,17 @@
 use kinema_core::{Clip, Placement, Result};
-use kinema_media::{EncodeOptions, OutputFormat, OutputTarget};
+use kinema_media::{EncodeOptions, InputFiles, OutputFormat, OutputTarget};
 
 use crate::cli::RigArgs;
 
 pub fn run(args: RigArgs) -> Result<()> {
+    let mut inputs = InputFiles::new().with("the --image file", &args.image);
+    if let Some(mask) = &args.mask {
+        inputs.add("the --mask file", mask);
+    }
+    inputs.check_file(&args.out)?;
+    if let Some(overlay) = &args.overlay {
+        inputs.check_file(overlay)?;
+    }
     let character = super::load_character(&args.image, &args.mask)?;
     let rig = kinema_rig::auto_rig(&character)?;
     let mut targets = vec![];
