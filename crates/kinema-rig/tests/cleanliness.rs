@@ -7,7 +7,7 @@ mod common;
 use common::{load, SAMPLES};
 use kinema_core::{ClipSpec, Engine, Job, Progress};
 use kinema_metrics::Cleanliness;
-use kinema_rig::{actions, RigEngine};
+use kinema_rig::{MotionLibrary, RigEngine};
 
 /// What the artist's walk cycle measures against its idle pose is +0.003; see
 /// kinema-metrics' `the_artists_frames_are_clean_against_the_idle_pose`.
@@ -35,7 +35,7 @@ fn every_sample_and_action_stays_clean() {
             spec: &still,
         };
         let rest = engine.generate(job, &quiet).unwrap().clip.frames.remove(0);
-        for a in actions() {
+        for a in MotionLibrary::builtin().motions() {
             let spec = ClipSpec {
                 frames: 24,
                 fps: 12,
@@ -46,7 +46,7 @@ fn every_sample_and_action_stays_clean() {
                 .generate(
                     Job {
                         character: &c,
-                        prompt: a.name,
+                        prompt: &a.name,
                         spec: &spec,
                     },
                     &quiet,
