@@ -28,9 +28,21 @@ pub enum Channel {
     KneeR,
     /// Detached appendages (wings, fins) rotating about where they meet the body.
     Flap,
+    /// A quadruped's tail; positive raises it.
+    Tail,
+    /// Quadruped legs: the swing of each leg at its top (shoulder or hip) and the bend of
+    /// its knee, forward positive like every limb.
+    FrontNear,
+    FrontNearKnee,
+    FrontFar,
+    FrontFarKnee,
+    HindNear,
+    HindNearKnee,
+    HindFar,
+    HindFarKnee,
 }
 
-pub const CHANNELS: usize = 16;
+pub const CHANNELS: usize = 25;
 
 /// What a channel's values measure, which decides their unit and sane range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +74,15 @@ impl Channel {
         (Channel::LegR, "leg_r"),
         (Channel::KneeR, "knee_r"),
         (Channel::Flap, "flap"),
+        (Channel::Tail, "tail"),
+        (Channel::FrontNear, "front_near"),
+        (Channel::FrontNearKnee, "front_near_knee"),
+        (Channel::FrontFar, "front_far"),
+        (Channel::FrontFarKnee, "front_far_knee"),
+        (Channel::HindNear, "hind_near"),
+        (Channel::HindNearKnee, "hind_near_knee"),
+        (Channel::HindFar, "hind_far"),
+        (Channel::HindFarKnee, "hind_far_knee"),
     ];
 
     /// The name motion files use.
@@ -97,9 +118,26 @@ pub fn channels_of(kind: RigKind) -> &'static [Channel] {
             KneeL, LegR, KneeR,
         ],
         RigKind::BodyChain => &[RootX, RootY, RootRot, SquashX, SquashY, Spine, Neck, Flap],
-        // So far only the neck (`spine`, withers→neck) and head (`neck`) turn; its legs and
-        // tail follow the body.
-        RigKind::Quadruped => &[RootX, RootY, RootRot, SquashX, SquashY, Spine, Neck],
+        // `spine` pitches the front of the body about the hips (positive lowers it), `neck`
+        // turns the head (positive lowers it), `tail` raises the tail.
+        RigKind::Quadruped => &[
+            RootX,
+            RootY,
+            RootRot,
+            SquashX,
+            SquashY,
+            Spine,
+            Neck,
+            Tail,
+            FrontNear,
+            FrontNearKnee,
+            FrontFar,
+            FrontFarKnee,
+            HindNear,
+            HindNearKnee,
+            HindFar,
+            HindFarKnee,
+        ],
     }
 }
 

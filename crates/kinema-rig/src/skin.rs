@@ -93,6 +93,8 @@ pub struct Skeleton {
     pub pivot: [f32; 2],
     /// Character height in pixels: the unit of root moves.
     pub height: f32,
+    /// +1, or −1 for a quadruped facing left: the sign of "forward" on screen.
+    forward: f32,
 }
 
 impl Skeleton {
@@ -119,10 +121,29 @@ impl Skeleton {
                 }
             }
         }
+        // A four-legged character facing left moves forward toward −x: every rotation and
+        // root move turns round with it, so one motion file serves both facings.
+        let forward = match (rig.kind, rig.joint("head"), rig.joint("hips")) {
+            (RigKind::Quadruped, Some(head), Some(hips)) if head[0] < hips[0] => -1.0,
+            _ => 1.0,
+        };
+        let quadruped = rig.kind == RigKind::Quadruped;
         let turns = names
             .iter()
             .map(|n| {
                 Some(match n.as_str() {
+                    "withers" => (Channel::Spine, forward),
+                    "head" if quadruped => (Channel::Neck, forward),
+                    "tail_tip" => (Channel::Tail, forward),
+                    "front_near_knee" => (Channel::FrontNear, -forward),
+                    "front_near_foot" => (Channel::FrontNearKnee, -forward),
+                    "front_far_knee" => (Channel::FrontFar, -forward),
+                    "front_far_foot" => (Channel::FrontFarKnee, -forward),
+                    "hind_near_knee" => (Channel::HindNear, -forward),
+                    "hind_near_foot" => (Channel::HindNearKnee, -forward),
+                    "hind_far_knee" => (Channel::HindFar, -forward),
+                    "hind_far_foot" => (Channel::HindFarKnee, -forward),
+                    _ if quadruped => return None,
                     "neck" | "body" => (Channel::Spine, 1.0),
                     "head" | "top" => (Channel::Neck, 1.0),
                     "elbow_left" => (Channel::ArmL, -1.0),
@@ -147,6 +168,7 @@ impl Skeleton {
             turns,
             pivot,
             height: height.max(1.0),
+            forward,
         }
     }
 
@@ -159,9 +181,9 @@ impl Skeleton {
         let sy = (1.0 + pose.get(Channel::SquashY)).max(0.05);
         let sx = (1.0 + pose.get(Channel::SquashX) - 0.5 * pose.get(Channel::SquashY)).max(0.05);
         let squash = Affine::scale_about(sx, sy, self.pivot);
-        let tilt = Affine::rotation_about(pose.get(Channel::RootRot), self.pivot);
+        let tilt = Affine::rotation_about(pose.get(Channel::RootRot) * self.forward, self.pivot);
         let shift = Affine::translation(
-            pose.get(Channel::RootX) * self.height,
+            pose.get(Channel::RootX) * self.height * self.forward,
             -pose.get(Channel::RootY) * self.height,
         );
         shift.then_after(&tilt.then_after(&squash))
