@@ -23,16 +23,18 @@ def shade(c, k):
 
 
 class Canvas:
-    def __init__(self, w, h):
-        self.w, self.h = w, h
+    def __init__(self, w, h, zoom=1.0):
+        self.w, self.h, self.z = w, h, zoom
         self.im = Image.new("RGBA", (w * S, h * S), (0, 0, 0, 0))
         self.d = ImageDraw.Draw(self.im)
 
     def ellipse(self, cx, cy, rx, ry, col):
-        self.d.ellipse([(cx - rx) * S, (cy - ry) * S, (cx + rx) * S, (cy + ry) * S], fill=col)
+        k = S * self.z
+        self.d.ellipse([(cx - rx) * k, (cy - ry) * k, (cx + rx) * k, (cy + ry) * k], fill=col)
 
     def poly(self, pts, col):
-        self.d.polygon([(x * S, y * S) for x, y in pts], fill=col)
+        k = S * self.z
+        self.d.polygon([(x * k, y * k) for x, y in pts], fill=col)
 
     def limb(self, x0, y0, x1, y1, r0, r1, col):
         """A tapered segment from (x0,y0) radius r0 to (x1,y1) radius r1, round ends."""
@@ -136,34 +138,36 @@ def cat(path):
 
 
 def knight(path):
+    """A knight in profile, in rounded shapes like the Kenney sprites (no sharp corners),
+    about as large on the canvas as the Kenney humanoids (drawn on a 72x128 grid, x1.25)."""
     armour, dark, skin, plume = (168, 176, 190, 255), (112, 118, 132, 255), (236, 190, 150, 255), (196, 52, 52, 255)
     far = shade(armour, 0.78)
-    c = Canvas(72, 128)
+    c = Canvas(90, 160, zoom=1.25)
     g = 125
     # Far arm and far leg behind the body.
-    c.limb(34, 52, 28, 70, 5, 4.5, far)
-    c.limb(28, 70, 30, 86, 4.5, 4.5, far)
-    c.ellipse(30, 88, 5, 5, shade(skin, 0.8))
+    c.limb(33, 52, 27, 70, 5, 4.5, far)
+    c.limb(27, 70, 27, 84, 4.5, 4.5, far)
+    c.ellipse(27, 87, 5, 5, shade(skin, 0.8))
     c.limb(32, 86, 27, 104, 6, 5.2, far)
-    c.limb(27, 104, 26, g - 6, 5.2, 4.8, far)
-    c.poly([(20, g - 8), (34, g - 8), (36, g), (20, g)], shade(dark, 0.8))
-    # Torso, belt and skirt of mail.
-    c.poly([(24, 46), (46, 46), (48, 84), (22, 84)], armour)
-    c.poly([(22, 78), (48, 78), (48, 84), (22, 84)], dark)
-    c.poly([(22, 84), (48, 84), (50, 94), (20, 94)], shade(armour, 0.9))
+    c.limb(27, 104, 26, g - 7, 5.2, 4.8, far)
+    c.limb(24, g - 4, 33, g - 4, 3.8, 3.8, shade(dark, 0.8))
+    # Torso with a rounded mail skirt, and the belt.
+    c.limb(35, 50, 35, 78, 12, 12.5, armour)
+    c.ellipse(35, 86, 13.5, 8, shade(armour, 0.9))
+    c.limb(24, 80, 46, 80, 3, 3, dark)
     # Near leg, forward, with the boot pointing right.
     c.limb(38, 88, 44, 106, 6.5, 5.5, armour)
-    c.limb(44, 106, 44, g - 6, 5.5, 5, armour)
-    c.poly([(38, g - 8), (56, g - 8), (58, g), (38, g)], dark)
+    c.limb(44, 106, 44, g - 7, 5.5, 5, armour)
+    c.limb(41, g - 4, 53, g - 4, 4, 4, dark)
     # Head: helmet in profile with a visor slit, face showing at the front, a plume.
     c.ellipse(36, 30, 15, 16, armour)
-    c.poly([(40, 26), (52, 26), (52, 40), (40, 40)], skin)
-    c.poly([(41, 28), (52, 28), (52, 31), (41, 31)], dark)
-    c.poly([(22, 14), (30, 8), (40, 10), (32, 20)], plume)
-    # Near arm hanging a little forward of the body, hand clear of the hip.
-    c.limb(38, 52, 46, 70, 5.5, 5, armour)
-    c.limb(46, 70, 54, 84, 5, 4.5, armour)
-    c.ellipse(55, 88, 5, 5, skin)
+    c.limb(44, 33, 48, 33, 6, 6, skin)
+    c.limb(42, 29, 50, 29, 1.6, 1.6, dark)
+    c.limb(26, 19, 37, 13, 4, 3, plume)
+    # Near arm hanging forward of the body, the hand clear of the skirt.
+    c.limb(39, 52, 48, 68, 5.5, 5, armour)
+    c.limb(48, 68, 57, 80, 5, 4.5, armour)
+    c.ellipse(59, 84, 5, 5, skin)
     c.save(path)
 
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kinema_core::{Clip, Engine, Error, Generation, Job, Progress, Result};
+use kinema_core::{Clip, ClipSpec, Engine, Error, Generation, Job, Progress, Result};
 use rayon::prelude::*;
 
 use crate::library::MotionLibrary;
@@ -10,7 +10,7 @@ use crate::parts::build_model;
 use crate::render::{canvas_for, render_pose};
 use crate::rig::Rig;
 use crate::skeleton::auto_rig;
-use crate::timeline::frame_poses;
+use crate::timeline::frame_poses_seen;
 
 /// Animates a character by deforming its own pixels; CPU only, no model weights.
 #[derive(Clone, Debug)]
@@ -95,7 +95,15 @@ impl Engine for RigEngine {
             done: 1,
             total: 1,
         });
-        let poses = frame_poses(&plan, rig.kind, spec);
+        // A plan made only of cycles (idle, walk…) is a loop however it was asked for: whole
+        // cycles, and no duplicated seam frame.
+        let looping = spec.looping || plan.steps.iter().all(|s| s.motion.looping);
+        let spec = &ClipSpec {
+            looping,
+            ..spec.clone()
+        };
+        let view = model.orientation.view;
+        let poses = frame_poses_seen(&plan, rig.kind, view, spec);
         let (w, h, placement) = canvas_for(character);
         let total = poses.len() as u64;
         let done = std::sync::atomic::AtomicU64::new(0);
@@ -116,6 +124,8 @@ impl Engine for RigEngine {
         let understood = serde_json::json!({
             "engine": "rig",
             "rig": rig.kind,
+            "view": model.orientation.view,
+            "faces": if model.orientation.faces_right { "right" } else { "left" },
             "plan": plan,
             "frames_per_step": shares,
         });
@@ -123,7 +133,7 @@ impl Engine for RigEngine {
             clip: Clip {
                 frames,
                 fps: spec.fps,
-                looping: spec.looping,
+                looping,
                 pixel_art: character.pixel_art,
                 placement,
             },

@@ -33,6 +33,7 @@ mod view;
 pub use engine::RigEngine;
 pub use library::{
     as_written_f64, KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion,
+    TurnedMotion,
 };
 pub use mesh::{count_flipped_triangles, Mesh};
 pub use motion::{channels_of, Channel, Ease, Keyframes, Pose, Track, Unit};
@@ -42,5 +43,5 @@ pub use render::{canvas_for, count_flips, drawn_pose, render_pose};
 pub use rig::{Joint, Rig, RigKind};
 pub use skeleton::{analyse, auto_rig, ShapeReport};
 pub use text::{understand, Facing, Plan, Step};
-pub use timeline::{frame_poses, FramePose};
+pub use timeline::{frame_poses, frame_poses_seen, FramePose};
 pub use view::{orientation_of, Orientation, View};

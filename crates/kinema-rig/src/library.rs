@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::motion::{stand_in, Keyframes};
 use crate::motion_file::{parse_motion, ParsedMotion};
 use crate::rig::RigKind;
+use crate::view::View;
 
 /// One motion (an action the prompt reader can choose), as its motion file describes it.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +45,41 @@ pub struct KindMotion {
     pub root_motion: RootMotion,
     /// Sorted by time.
     pub events: Vec<MotionEvent>,
+    /// Keys (and optionally events) for characters drawn three-quarter or in profile,
+    /// replacing the front-view ones: a strike drawn from the side winds up behind and
+    /// lands in front, one drawn from the front raises the arm out to the side.
+    pub turned: Option<TurnedMotion>,
+}
+
+/// A kind's keys for turned views (three-quarter and side).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TurnedMotion {
+    pub keyframes: Keyframes,
+    /// `None`: the front view's events apply.
+    pub events: Option<Vec<MotionEvent>>,
+}
+
+impl KindMotion {
+    /// The keys for a character seen from `view`.
+    pub fn keyframes_for(&self, view: View) -> &Keyframes {
+        match (&self.turned, view) {
+            (Some(t), View::ThreeQuarter | View::Side) => &t.keyframes,
+            _ => &self.keyframes,
+        }
+    }
+
+    /// The events for a character seen from `view`, sorted by time.
+    pub fn events_for(&self, view: View) -> &[MotionEvent] {
+        match (&self.turned, view) {
+            (
+                Some(TurnedMotion {
+                    events: Some(e), ..
+                }),
+                View::ThreeQuarter | View::Side,
+            ) => e,
+            _ => &self.events,
+        }
+    }
 }
 
 /// How far the character travels while the motion plays. Frames are always drawn in
@@ -164,10 +200,12 @@ impl Motion {
 
 /// The built-in motion files, in the order users see them: `kinema actions`, help texts
 /// and "use one of" hints list them this way.
-const BUILTIN: [(&str, &str); 18] = [
+const BUILTIN: [(&str, &str); 20] = [
     ("idle.toml", include_str!("../motions/idle.toml")),
     ("walk.toml", include_str!("../motions/walk.toml")),
     ("run.toml", include_str!("../motions/run.toml")),
+    ("trot.toml", include_str!("../motions/trot.toml")),
+    ("gallop.toml", include_str!("../motions/gallop.toml")),
     ("jump.toml", include_str!("../motions/jump.toml")),
     ("wave.toml", include_str!("../motions/wave.toml")),
     ("attack.toml", include_str!("../motions/attack.toml")),
@@ -405,14 +443,21 @@ mod tests {
         assert_eq!(
             lib.names(),
             [
-                "idle", "walk", "run", "jump", "wave", "attack", "punch", "kick", "crouch", "hurt",
-                "die", "cast", "cheer", "dance", "nod", "bow", "hover", "bounce",
+                "idle", "walk", "run", "trot", "gallop", "jump", "wave", "attack", "punch", "kick",
+                "crouch", "hurt", "die", "cast", "cheer", "dance", "nod", "bow", "hover", "bounce",
             ]
         );
         for m in lib.motions() {
             assert_eq!(m.source, MotionSource::BuiltIn);
             assert!(!m.english.is_empty() && !m.chinese.is_empty(), "{}", m.name);
-            assert_eq!(m.kind_names(), ["humanoid", "body_chain"], "{}", m.name);
+            // Gaits only animals have are theirs alone; everything else is for people and
+            // body chains, and for quadrupeds where it has their keys.
+            let kinds = m.kind_names();
+            if ["trot", "gallop"].contains(&m.name.as_str()) {
+                assert_eq!(kinds, ["quadruped"], "{}", m.name);
+            } else {
+                assert_eq!(kinds[..2], ["humanoid", "body_chain"], "{}", m.name);
+            }
             assert!(m.english.contains(&m.name), "{}", m.name);
         }
         assert!(lib.user_files().is_empty());
@@ -479,8 +524,8 @@ mod tests {
     #[test]
     fn a_quadruped_plays_its_own_section_or_the_body_chains() {
         let lib = MotionLibrary::builtin();
-        let walk = lib.get("walk").unwrap();
-        let stand_in = walk.for_kind(RigKind::Quadruped).unwrap();
+        let wave = lib.get("wave").unwrap();
+        let stand_in = wave.for_kind(RigKind::Quadruped).unwrap();
         assert_eq!(stand_in.kind, RigKind::BodyChain);
         let own = PROWL.replace("[kinds.body_chain", "[kinds.quadruped");
         let lib = with(&[("q/prowl.toml", &own)]).unwrap();
@@ -520,7 +565,10 @@ mod tests {
     fn a_user_motion_joins_after_the_builtins_and_an_override_replaces_in_place() {
         let lib = with(&[("mine/prowl.toml", PROWL)]).unwrap();
         assert_eq!(lib.names().last(), Some(&"prowl"));
-        assert_eq!(lib.motions().len(), 19);
+        assert_eq!(
+            lib.motions().len(),
+            MotionLibrary::builtin().motions().len() + 1
+        );
         let prowl = lib.get("prowl").unwrap();
         assert_eq!(
             prowl.source,

@@ -5,14 +5,16 @@ use std::ops::Range;
 
 use kinema_core::{Error, Result};
 
-use crate::library::{KindMotion, Motion, MotionEvent, MotionSource, RootMotion};
+use crate::library::{KindMotion, Motion, MotionEvent, MotionSource, RootMotion, TurnedMotion};
 use crate::motion::{channels_of, Channel, Ease, Keyframes, Track, Unit};
 use crate::rig::RigKind;
 use crate::toml_reader::{Doc, Table, Value};
 
 const TOP_KEYS: [&str; 6] = ["name", "summary", "loops", "seconds", "words", "kinds"];
 const WORDS_KEYS: [&str; 2] = ["english", "chinese"];
-const KIND_KEYS: [&str; 4] = ["easing", "keys", "events", "root_motion"];
+const KIND_KEYS: [&str; 5] = ["easing", "keys", "events", "root_motion", "turned"];
+/// What a `turned` section (keys for characters drawn three-quarter or in profile) may hold.
+const TURNED_KEYS: [&str; 3] = ["easing", "keys", "events"];
 const EVENT_KEYS: [&str; 4] = ["name", "time", "end", "limb"];
 const ROOT_MOTION_KEYS: [&str; 1] = ["forward"];
 
@@ -243,42 +245,22 @@ fn suggest(word: &str, options: &[&str]) -> String {
 fn kind_motion(kind: RigKind, value: &Value, looping: bool) -> Result<KindMotion> {
     let table = value.table(&format!("[kinds.{}]", kind.name()))?;
     table.allow(&KIND_KEYS)?;
-    let ease = match table.get("easing") {
-        None => Ease::Spline,
+    let keyframes = keyframes_of(kind, &table, looping, "")?;
+    let turned = match table.get("turned") {
+        None => None,
         Some(v) => {
-            let name = v.string("easing = \"spline\"")?;
-            let names: Vec<&str> = Ease::ALL.iter().map(|(_, n)| *n).collect();
-            Ease::from_name(name).ok_or_else(|| {
-                v.error(
-                    format!("\"{name}\" is not an easing{}", suggest(name, &names)),
-                    "use \"spline\" (smooth curves through the keys, for cycles) or \"smooth\" \
-                     (ease in and out of each key, for strikes with holds)",
-                )
-            })?
+            let section = format!("[kinds.{}.turned]", kind.name());
+            let t = v.table(&section)?;
+            t.allow(&TURNED_KEYS)?;
+            Some(TurnedMotion {
+                keyframes: keyframes_of(kind, &t, looping, ".turned")?,
+                events: match t.get("events") {
+                    None => None,
+                    Some(e) => Some(events(kind, &e, looping)?),
+                },
+            })
         }
     };
-    let keys_value = table.require(
-        "keys",
-        &format!(
-            "[kinds.{}.keys] with e.g. arm_r = [[0.0, 0.0], [0.5, 90.0], [1.0, 0.0]]",
-            kind.name()
-        ),
-    )?;
-    let keys_table = keys_value.table("[kinds.KIND.keys]")?;
-    let mut tracks = Vec::new();
-    for (channel_name, span, v) in keys_table.entries() {
-        let channel = channel_of(kind, channel_name, &span, &v)?;
-        tracks.push(Track {
-            channel,
-            keys: track_keys(channel, &v, looping)?,
-        });
-    }
-    if tracks.is_empty() {
-        return Err(keys_value.error(
-            "keys no channel, so nothing would move",
-            "key at least one channel, e.g. spine = [[0.0, 0.0], [0.5, 10.0], [1.0, 0.0]]",
-        ));
-    }
     let events = match table.get("events") {
         None => Vec::new(),
         Some(v) => events(kind, &v, looping)?,
@@ -306,10 +288,52 @@ fn kind_motion(kind: RigKind, value: &Value, looping: bool) -> Result<KindMotion
     };
     Ok(KindMotion {
         kind,
-        keyframes: Keyframes { ease, tracks },
+        keyframes,
         root_motion,
         events,
+        turned,
     })
+}
+
+/// The easing and keys of a kind section, or of its `turned` part (`sub` = ".turned").
+fn keyframes_of(kind: RigKind, table: &Table, looping: bool, sub: &str) -> Result<Keyframes> {
+    let ease = match table.get("easing") {
+        None => Ease::Spline,
+        Some(v) => {
+            let name = v.string("easing = \"spline\"")?;
+            let names: Vec<&str> = Ease::ALL.iter().map(|(_, n)| *n).collect();
+            Ease::from_name(name).ok_or_else(|| {
+                v.error(
+                    format!("\"{name}\" is not an easing{}", suggest(name, &names)),
+                    "use \"spline\" (smooth curves through the keys, for cycles) or \"smooth\" \
+                     (ease in and out of each key, for strikes with holds)",
+                )
+            })?
+        }
+    };
+    let keys_value = table.require(
+        "keys",
+        &format!(
+            "[kinds.{}{sub}.keys] with e.g. arm_r = [[0.0, 0.0], [0.5, 90.0], [1.0, 0.0]]",
+            kind.name()
+        ),
+    )?;
+    let keys_table = keys_value.table("[kinds.KIND.keys]")?;
+    let mut tracks = Vec::new();
+    for (channel_name, span, v) in keys_table.entries() {
+        let channel = channel_of(kind, channel_name, &span, &v)?;
+        tracks.push(Track {
+            channel,
+            keys: track_keys(channel, &v, looping)?,
+        });
+    }
+    if tracks.is_empty() {
+        return Err(keys_value.error(
+            "keys no channel, so nothing would move",
+            "key at least one channel, e.g. spine = [[0.0, 0.0], [0.5, 10.0], [1.0, 0.0]]",
+        ));
+    }
+    Ok(Keyframes { ease, tracks })
 }
 
 /// The channel a `keys` entry names, if `kind` has it.

@@ -12,6 +12,7 @@ use crate::raster::Texture;
 use crate::rig::{Rig, RigKind};
 use crate::skeleton::subject_mask;
 use crate::skin::{bone_weights, Influences, Skeleton};
+use crate::view::{orientation_for, Orientation, View};
 
 /// Which part of the character a layer is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +121,8 @@ pub struct Model {
     pub ground: f32,
     /// Part of every pixel (index into [`Part`] order + 1; 0 = background), for overlays.
     pub part_map: Vec<u8>,
+    /// How the character is drawn: which motion keys it plays, which way is forward.
+    pub orientation: Orientation,
 }
 
 pub(crate) struct Capsule {
@@ -141,7 +144,10 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
     let char_h = (by1 - by0).max(1) as f32;
     let char_w = (bx1 - bx0).max(1) as f32;
     let pivot = [(bx0 + bx1) as f32 * 0.5, by1 as f32];
-    let skeleton = Skeleton::new(rig, pivot, char_h);
+    let orientation = orientation_for(&main, rig);
+    let turned = orientation.view != View::Front;
+    let faces_right = !turned || orientation.faces_right;
+    let skeleton = Skeleton::new(rig, pivot, char_h, faces_right);
     let dt: Vec<f32> = main
         .distance_transform()
         .into_iter()
@@ -150,6 +156,9 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
 
     let capsules = capsules(&skeleton, &dt, w, h, char_w);
     let mut part_of = label_parts(&main, &capsules, &skeleton, w, h);
+    if rig.kind == RigKind::Quadruped {
+        claim_tail(&main, &capsules, &skeleton, &mut part_of);
+    }
     // Detached blobs: whole blob to the nearest bone; on body chains they flap.
     let mut appendages = Vec::new();
     for label in 1..sizes.len() as u32 {
@@ -210,19 +219,41 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
         if m.count() == 0 {
             continue;
         }
-        // Overlap a little into the body so joints never open a crack.
-        let grown = m.dilate(1.5);
-        let mut layer_mask = m.clone();
-        // Only opaque body pixels: the copy and the original then composite exactly.
-        for i in 0..w * h {
-            layer_mask.data[i] |= grown.data[i] && body_mask.data[i] && rgba[i * 4 + 3] == 255;
-        }
-        let tex = masked_texture(rgba, &layer_mask, w, h, None);
         let bones = capsules
             .iter()
             .filter(|c| c.part == part)
             .map(|c| c.bone)
             .collect::<Vec<_>>();
+        // Overlap a little into the body around the joint the limb turns about, so the joint
+        // never opens a crack. Only there: a band along the limb's whole border with the
+        // body would travel with the limb as a sliver of body colour when it swings away.
+        let grown = m.dilate(1.5);
+        let (root, reach) =
+            capsules
+                .iter()
+                .find(|c| c.part == part)
+                .map_or(([0.0, 0.0], 0.0), |c| {
+                    let root = skeleton.rest[c.bone.0];
+                    // A tail's bone is thinner than where the tail meets the body: cover the
+                    // silhouette's whole width at its root (see `claim_tail`).
+                    let at_root = if part == Part::Tail {
+                        let i = (root[1] as usize).min(h - 1) * w + (root[0] as usize).min(w - 1);
+                        dt[i] + 2.5
+                    } else {
+                        0.0
+                    };
+                    (root, (1.5 * c.radius + 2.0).max(at_root))
+                });
+        let mut layer_mask = m.clone();
+        // Only opaque body pixels: the copy and the original then composite exactly.
+        for i in 0..w * h {
+            let p = [(i % w) as f32 + 0.5, (i / w) as f32 + 0.5];
+            let near_root = (p[0] - root[0]).hypot(p[1] - root[1]) <= reach;
+            let beside = grown.data[i] || part == Part::Tail;
+            layer_mask.data[i] |=
+                near_root && beside && body_mask.data[i] && rgba[i * 4 + 3] == 255;
+        }
+        let tex = masked_texture(rgba, &layer_mask, w, h, None);
         layers.push(make_layer(
             part,
             tex,
@@ -334,7 +365,60 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
         height: h,
         ground,
         part_map,
+        orientation,
     })
+}
+
+/// Gives a quadruped's tail every pixel nearer its tip, through the silhouette, than its
+/// root joint is: the tail up to where it meets the body, however it curls.
+///
+/// Why: a tail curls, so its straight bone leaves the silhouette, and labelling by distance
+/// to the bone hands the curled part to the body; raised, the tail then tore off there.
+fn claim_tail(main: &Mask, capsules: &[Capsule], sk: &Skeleton, part_of: &mut [u8]) {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    let Some(tail) = capsules.iter().find(|c| c.part == Part::Tail) else {
+        return;
+    };
+    let (root, tip) = (sk.rest[tail.bone.0], sk.rest[tail.bone.1]);
+    let (w, h) = (main.width, main.height);
+    let index =
+        |p: [f32; 2]| (p[1].max(0.0) as usize).min(h - 1) * w + (p[0].max(0.0) as usize).min(w - 1);
+    let (start, goal) = (index(tip), index(root));
+    if !main.data[start] || !main.data[goal] || start == goal {
+        return;
+    }
+    // Geodesic distance from the tip (chamfer 5-7 ≈ 1-√2, in integers).
+    let mut dist = vec![u32::MAX; w * h];
+    dist[start] = 0;
+    let mut heap = BinaryHeap::from([Reverse((0u32, start))]);
+    while let Some(Reverse((d, i))) = heap.pop() {
+        if d > dist[i] {
+            continue;
+        }
+        let (x, y) = (i % w, i / w);
+        for ny in y.saturating_sub(1)..(y + 2).min(h) {
+            for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                let j = ny * w + nx;
+                let step = if nx != x && ny != y { 7 } else { 5 };
+                if main.data[j] && d + step < dist[j] {
+                    dist[j] = d + step;
+                    heap.push(Reverse((d + step, j)));
+                }
+            }
+        }
+    }
+    let reach = dist[goal];
+    let region: Vec<usize> = (0..w * h).filter(|&i| dist[i] < reach).collect();
+    // A "tail" as big as a fifth of the character is no tail: keep the labels.
+    if region.len() * 5 > main.count() {
+        return;
+    }
+    let id = part_index(Part::Tail);
+    for i in region {
+        part_of[i] = id;
+    }
 }
 
 pub(crate) fn part_index(p: Part) -> u8 {

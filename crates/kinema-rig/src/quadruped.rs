@@ -113,16 +113,15 @@ fn find_tail(
             None => break,
         }
     }
-    // From the tip inwards: the tail's own thickness, then where the line enters the body.
-    let mut tail_depth: Vec<f32> = path[..(path.len() / 4).max(1)]
-        .iter()
-        .map(|&i| depth[i])
-        .collect();
-    tail_depth.sort_by(f32::total_cmp);
-    let radius = tail_depth[tail_depth.len() / 2];
+    // From the tip inwards: the tail's own thickness (its deepest point over the outer
+    // half), then the first point deeper than that, where the line enters the body. The
+    // tail turns about that junction, so a raised tail stays joined to the rump.
+    let outer = &path[..(path.len() / 2).max(1)];
+    let thickness = outer.iter().map(|&i| depth[i]).fold(0.0f32, f32::max);
+    let radius = thickness;
     let base_at = path
         .iter()
-        .position(|&i| depth[i] > 1.6 * radius + 1.0)
+        .position(|&i| depth[i] > thickness + 1.0)
         .unwrap_or(path.len() - 1);
     let base = centre(path[base_at]);
     let length = (centre(far)[0] - base[0]).hypot(centre(far)[1] - base[1]);

@@ -93,12 +93,14 @@ pub struct Skeleton {
     pub pivot: [f32; 2],
     /// Character height in pixels: the unit of root moves.
     pub height: f32,
-    /// +1, or −1 for a quadruped facing left: the sign of "forward" on screen.
+    /// +1, or −1 for a character drawn facing left: the sign of "forward" on screen.
     forward: f32,
 }
 
 impl Skeleton {
-    pub fn new(rig: &Rig, pivot: [f32; 2], height: f32) -> Skeleton {
+    /// `faces_right`: which way the character moves forward (for a character drawn from the
+    /// front, by convention the image's right).
+    pub fn new(rig: &Rig, pivot: [f32; 2], height: f32, faces_right: bool) -> Skeleton {
         let parents = rig.parents();
         let names: Vec<String> = rig.joints.iter().map(|j| j.name.clone()).collect();
         let mut order = Vec::with_capacity(names.len());
@@ -121,12 +123,9 @@ impl Skeleton {
                 }
             }
         }
-        // A four-legged character facing left moves forward toward −x: every rotation and
-        // root move turns round with it, so one motion file serves both facings.
-        let forward = match (rig.kind, rig.joint("head"), rig.joint("hips")) {
-            (RigKind::Quadruped, Some(head), Some(hips)) if head[0] < hips[0] => -1.0,
-            _ => 1.0,
-        };
+        // A character facing left moves forward toward −x: every rotation and root move
+        // turns round with it, so one motion file serves both facings.
+        let forward = if faces_right { 1.0 } else { -1.0 };
         let quadruped = rig.kind == RigKind::Quadruped;
         let turns = names
             .iter()
@@ -144,16 +143,16 @@ impl Skeleton {
                     "hind_far_knee" => (Channel::HindFar, -forward),
                     "hind_far_foot" => (Channel::HindFarKnee, -forward),
                     _ if quadruped => return None,
-                    "neck" | "body" => (Channel::Spine, 1.0),
-                    "head" | "top" => (Channel::Neck, 1.0),
-                    "elbow_left" => (Channel::ArmL, -1.0),
-                    "hand_left" => (Channel::ElbowL, -1.0),
-                    "elbow_right" => (Channel::ArmR, -1.0),
-                    "hand_right" => (Channel::ElbowR, -1.0),
-                    "knee_left" => (Channel::LegL, -1.0),
-                    "foot_left" => (Channel::KneeL, -1.0),
-                    "knee_right" => (Channel::LegR, -1.0),
-                    "foot_right" => (Channel::KneeR, -1.0),
+                    "neck" | "body" => (Channel::Spine, forward),
+                    "head" | "top" => (Channel::Neck, forward),
+                    "elbow_left" => (Channel::ArmL, -forward),
+                    "hand_left" => (Channel::ElbowL, -forward),
+                    "elbow_right" => (Channel::ArmR, -forward),
+                    "hand_right" => (Channel::ElbowR, -forward),
+                    "knee_left" => (Channel::LegL, -forward),
+                    "foot_left" => (Channel::KneeL, -forward),
+                    "knee_right" => (Channel::LegR, -forward),
+                    "foot_right" => (Channel::KneeR, -forward),
                     _ => return None,
                 })
             })
@@ -308,7 +307,7 @@ mod tests {
     #[test]
     fn rest_pose_is_identity_and_lean_moves_the_top_forward() {
         let rig = chain_rig();
-        let sk = Skeleton::new(&rig, [10.0, 40.0], 40.0);
+        let sk = Skeleton::new(&rig, [10.0, 40.0], 40.0, true);
         for t in sk.joint_transforms(&Pose::default()) {
             assert_eq!(t.apply([3.0, 7.0]), [3.0, 7.0]);
         }
@@ -322,7 +321,7 @@ mod tests {
 
     #[test]
     fn squash_keeps_the_ground_point() {
-        let sk = Skeleton::new(&chain_rig(), [10.0, 40.0], 40.0);
+        let sk = Skeleton::new(&chain_rig(), [10.0, 40.0], 40.0, true);
         let mut pose = Pose::default();
         pose.0[Channel::SquashY as usize] = -0.3;
         let root = sk.root_transform(&pose);
@@ -334,7 +333,7 @@ mod tests {
     #[test]
     fn weights_sum_to_one_and_follow_the_nearest_bone() {
         let rig = chain_rig();
-        let sk = Skeleton::new(&rig, [10.0, 40.0], 40.0);
+        let sk = Skeleton::new(&rig, [10.0, 40.0], 40.0, true);
         let verts = vec![[10.0, 36.0], [10.0, 20.0], [12.0, 5.0]];
         let w = bone_weights(&verts, &sk.bones(), &sk.rest, 2.0);
         for inf in &w {

@@ -7,6 +7,7 @@ use crate::library::Motion;
 use crate::motion::{smoothstep, Keyframes, Pose};
 use crate::rig::RigKind;
 use crate::text::{Facing, Plan, Step};
+use crate::view::View;
 
 /// What to draw for one frame, and where in its motion it is.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -102,11 +103,17 @@ fn step_pose(
     }
 }
 
-/// One pose per frame for `plan` under `spec`.
+/// One pose per frame for `plan` under `spec`, for a character drawn from the front.
+pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose> {
+    frame_poses_seen(plan, kind, View::Front, spec)
+}
+
+/// One pose per frame for `plan` under `spec`, for a character drawn from `view`: turned
+/// characters play a motion's `turned` keys where it has them.
 ///
 /// A step whose motion has no keys for `kind` holds the drawn pose; callers refuse such
 /// plans first with [`Motion::require_kind`], as the engine does.
-pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose> {
+pub fn frame_poses_seen(plan: &Plan, kind: RigKind, view: View, spec: &ClipSpec) -> Vec<FramePose> {
     let shares = plan.split_frames(spec.frames);
     let mut out: Vec<FramePose> = Vec::with_capacity(spec.frames as usize);
     let mut starts = Vec::new();
@@ -116,7 +123,7 @@ pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose
     };
     for (k, (step, &n)) in plan.steps.iter().zip(&shares).enumerate() {
         let def = &step.motion;
-        let keys = def.for_kind(kind).map_or(&still, |m| &m.keyframes);
+        let keys = def.for_kind(kind).map_or(&still, |m| m.keyframes_for(view));
         starts.push(out.len());
         for i in 0..n {
             let t = if spec.looping || plan.steps.len() > 1 && k + 1 < plan.steps.len() {

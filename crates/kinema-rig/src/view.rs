@@ -63,7 +63,6 @@ pub(crate) fn mirror_symmetry(mask: &Mask) -> (f32, f32) {
 }
 
 /// Reads the view from a character's main silhouette (its largest opaque piece) and its rig.
-/// A four-legged rig is a profile by construction, facing where its head is.
 pub fn orientation_of(
     character: &kinema_core::Character,
     rig: &crate::rig::Rig,
@@ -71,14 +70,23 @@ pub fn orientation_of(
     let all = crate::skeleton::subject_mask(character)?;
     let (labels, sizes) = all.components();
     let main = (1..sizes.len()).max_by_key(|&l| sizes[l]).unwrap_or(1) as u32;
-    let mut o = orientation(&Mask::select(&labels, main, all.width, all.height));
+    Ok(orientation_for(
+        &Mask::select(&labels, main, all.width, all.height),
+        rig,
+    ))
+}
+
+/// The view of the silhouette `main`; a four-legged rig is a profile by construction,
+/// facing where its head is.
+pub(crate) fn orientation_for(main: &Mask, rig: &crate::rig::Rig) -> Orientation {
+    let mut o = orientation(main);
     if let (crate::rig::RigKind::Quadruped, Some(head), Some(hips)) =
         (rig.kind, rig.joint("head"), rig.joint("hips"))
     {
         o.view = View::Side;
         o.faces_right = head[0] >= hips[0];
     }
-    Ok(o)
+    o
 }
 
 /// Reads the view from a silhouette.

@@ -104,7 +104,15 @@ fn render_grid() -> BTreeMap<String, String> {
     let mut grid = BTreeMap::new();
     for sample in characters() {
         let character = load(&sample);
+        let kind = kinema_rig::auto_rig(&character).expect("rig").kind;
         for prompt in &prompts {
+            // Motions without keys for this kind of rig (an animal's gait on a person).
+            let fits = MotionLibrary::builtin()
+                .get(prompt)
+                .is_none_or(|m| m.for_kind(kind).is_some());
+            if !fits {
+                continue;
+            }
             for (spec_name, spec) in &SPECS {
                 let clip = engine
                     .generate(

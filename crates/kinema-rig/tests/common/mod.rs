@@ -13,6 +13,19 @@ pub const SAMPLES: [&str; 5] = [
     "bee",
 ];
 
+/// Every drawn sample: the Kenney characters above and ours (`tools/samples`).
+pub const ALL_SAMPLES: [&str; 9] = [
+    "femaleAdventurer_idle",
+    "alienBlue_front",
+    "slimeBlue",
+    "ladybug",
+    "bee",
+    "horse",
+    "dog",
+    "cat",
+    "knight_side",
+];
+
 pub fn sample_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../samples/characters")
