@@ -32,6 +32,8 @@ pub mod queue;
 pub mod runner;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod worker;
 
 use std::net::SocketAddr;
