@@ -6,6 +6,8 @@
 mod cli;
 mod cluster_args;
 mod commands;
+#[cfg(test)]
+mod deploy_check;
 mod logging;
 mod progress;
 
