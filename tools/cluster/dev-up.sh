@@ -20,8 +20,9 @@
 # DIR must be reachable by the `postgres` user when run as root (e.g. under /tmp).
 set -euo pipefail
 
-S3S_VERSION=0.14.1
-GARAGE_VERSION=2.5.0
+# s3s-fs 0.14.1 needs Rust 1.92 (0.12.0: 1.86); Garage 2.5.0 builds with current stable.
+S3S_VERSION="${KINEMA_DEV_S3S_VERSION:-0.14.1}"
+GARAGE_VERSION="${KINEMA_DEV_GARAGE_VERSION:-2.5.0}"
 S3_SERVER="${KINEMA_DEV_S3:-s3s-fs}"
 PG_PORT="${KINEMA_DEV_PG_PORT:-55432}"
 S3_PORT="${KINEMA_DEV_S3_PORT:-59000}"
