@@ -539,7 +539,8 @@ async fn burst(
 /// workers; 200 submissions from 20 clients with one token, then with a token each
 /// (submit latency, throughput); then 10 tasks one at a time on the idle queue (claim
 /// latency, overhead beside the render time).
-/// `cargo test --release -p kinema --test cluster -- --ignored cluster_benchmark --nocapture`
+/// `cargo test -p kinema --test cluster -- --ignored cluster_benchmark --nocapture`;
+/// `KINEMA_BENCH_PG_OPTIONS=-csynchronous_commit=off` measures without the commit fsync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "benchmark; prints figures"]
 async fn cluster_benchmark() {
@@ -560,6 +561,10 @@ async fn cluster_benchmark() {
         .collect();
     let token_args: Vec<&str> = token_args.iter().map(String::as_str).collect();
     let mut c = Cluster::new(s).await;
+    // e.g. `-csynchronous_commit=off`, to see what the commit's fsync costs.
+    if let Ok(options) = std::env::var("KINEMA_BENCH_PG_OPTIONS") {
+        c.queue_url = format!("{}?options={}", c.queue_url, options.replace('=', "%3D"));
+    }
     c.api(&token_args);
     c.api(&token_args);
     for _ in 0..workers {
