@@ -4,6 +4,9 @@
 # `rm -rf DIR` afterwards removes everything.
 #
 #   tools/cluster/dev-down.sh DIR [postgres|s3]
+#
+# KINEMA_DEV_S3_SIGNAL=KILL stops the S3 server at once instead of letting it finish the
+# requests in flight (the tests use it to cut the store off in the middle of uploads).
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -31,7 +34,7 @@ stop_s3() {
   local pid
   pid="$(cat "$DIR/s3.pid")"
   if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
+    kill -s "${KINEMA_DEV_S3_SIGNAL:-TERM}" "$pid"
     for _ in $(seq 1 50); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1

@@ -23,9 +23,6 @@ set -euo pipefail
 # s3s-fs 0.14.1 needs Rust 1.92 (0.12.0: 1.86); Garage 2.5.0 builds with current stable.
 S3S_VERSION="${KINEMA_DEV_S3S_VERSION:-0.14.1}"
 GARAGE_VERSION="${KINEMA_DEV_GARAGE_VERSION:-2.5.0}"
-S3_SERVER="${KINEMA_DEV_S3:-s3s-fs}"
-PG_PORT="${KINEMA_DEV_PG_PORT:-55432}"
-S3_PORT="${KINEMA_DEV_S3_PORT:-59000}"
 PG_USER=kinema
 PG_PASSWORD=kinema-dev
 # Garage's key format (GK + 24 hex digits, 64 hex digits); s3s-fs takes any.
@@ -47,6 +44,18 @@ only="${2:-all}"
 case "$only" in all|postgres|s3) ;; *) echo "error: unknown service '$only' (postgres or s3)" >&2; exit 2 ;; esac
 mkdir -p "$1"
 DIR="$(cd "$1" && pwd)"
+
+# Ports and server kind: the environment, else what DIR was first started with (so a
+# restart of one service finds it where it was), else the defaults.
+if [ -s "$DIR/settings" ]; then
+  # shellcheck disable=SC1091
+  . "$DIR/settings"
+fi
+S3_SERVER="${KINEMA_DEV_S3:-${SAVED_S3_SERVER:-s3s-fs}}"
+PG_PORT="${KINEMA_DEV_PG_PORT:-${SAVED_PG_PORT:-55432}}"
+S3_PORT="${KINEMA_DEV_S3_PORT:-${SAVED_S3_PORT:-59000}}"
+printf 'SAVED_S3_SERVER=%s\nSAVED_PG_PORT=%s\nSAVED_S3_PORT=%s\n' \
+  "$S3_SERVER" "$PG_PORT" "$S3_PORT" > "$DIR/settings"
 
 say() { echo "dev-up: $*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }

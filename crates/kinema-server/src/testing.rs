@@ -176,6 +176,9 @@ impl DevServices {
         let out = Command::new(repo_root().join("tools/cluster").join(name))
             .arg(&self.dir)
             .arg(service)
+            // An outage cuts the store off mid-request, as a crash or a network cut does,
+            // rather than letting it drain (Garage finishes requests in flight on SIGTERM).
+            .env("KINEMA_DEV_S3_SIGNAL", "KILL")
             .output()
             .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
         assert!(

@@ -387,6 +387,23 @@ impl Cluster {
     }
 }
 
+impl Drop for Cluster {
+    /// A failing test shows the end of every process's log, which is where the reason is.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for p in self.apis.iter().chain(&self.workers) {
+            let text = p.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            eprintln!("--- last lines of {} ---", p.name);
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
 /// The services, or `None` (skipped loudly; a failure under CI).
 pub fn services(test: &str) -> Option<DevServices> {
     DevServices::for_test(test)
