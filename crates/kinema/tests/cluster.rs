@@ -165,8 +165,9 @@ async fn a_worker_killed_mid_job_loses_its_lease_and_another_finishes_once() {
     c.worker(&["--lease", "3"]);
     c.worker(&["--lease", "3"]);
     let image = c.upload(0, None).await;
+    // Long enough to be caught mid-render on a fast machine too.
     let id = c
-        .submit_ok(0, None, &long_request(&image, LONG_FRAMES))
+        .submit_ok(0, None, &long_request(&image, LONG_FRAMES * 2))
         .await;
     let holder = c.wait_running(0, &id).await;
     c.workers[holder].kill9();
