@@ -56,16 +56,12 @@ async fn wait_all(server: &RunningServer, ids: &[String]) {
     let store = &server.state().store;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let done = ids
-            .iter()
-            .filter(|id| {
-                store
-                    .task(None, id)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|t| t.status.is_terminal())
-            })
-            .count();
+        let mut done = 0;
+        for id in ids {
+            if let Ok(Some(t)) = store.task(None, id).await {
+                done += usize::from(t.status.is_terminal());
+            }
+        }
         if done == ids.len() {
             return;
         }
@@ -132,17 +128,18 @@ pub async fn run(submissions: usize, clients: usize) -> LoadReport {
     assert_eq!(unique.len(), submissions, "duplicate task ids");
     let store = &server.state().store;
     for id in &ids {
-        let t = store.task(None, id).unwrap().expect("task kept");
+        let t = store.task(None, id).await.unwrap().expect("task kept");
         assert_eq!(t.status, Status::Succeeded, "{id}: {:?}", t.error);
         let ends = store
             .transitions(id)
+            .await
             .unwrap()
             .iter()
             .filter(|(_, to)| to == "SUCCEEDED" || to == "FAILED" || to == "CANCELLED")
             .count();
         assert_eq!(ends, 1, "{id} ended {ends} times");
     }
-    assert_eq!(store.count(Status::Succeeded).unwrap(), submissions);
+    assert_eq!(store.count(Status::Succeeded).await.unwrap(), submissions);
     latencies.sort_by(f64::total_cmp);
 
     // Overhead with an idle queue: one task at a time.
@@ -159,7 +156,7 @@ pub async fn run(submissions: usize, clients: usize) -> LoadReport {
             .expect("body");
         let id = v["id"].as_str().expect("id").to_string();
         wait_all(&server, std::slice::from_ref(&id)).await;
-        let t = store.task(None, &id).unwrap().expect("task");
+        let t = store.task(None, &id).await.unwrap().expect("task");
         let wall = (t.finished_at.unwrap_or(0) - t.created_at) as f64;
         overheads.push(wall - t.render_ms.unwrap_or(0.0));
     }

@@ -3,9 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use kinema_core::{Error, Result};
 use kinema_rig::MotionLibrary;
+
+use crate::backend::{QueueLocation, StoreLocation};
 
 /// Everything `kinema serve` can be told; [`ServeConfig::new`] gives the defaults.
 #[derive(Clone, Debug)]
@@ -36,6 +39,24 @@ pub struct ServeConfig {
     /// Motions added to the built-in ones for rig tasks (`--motions DIR`, loaded once at
     /// start); `None` is the built-ins alone.
     pub motions: Option<Arc<MotionLibrary>>,
+    /// Where tasks are queued: the SQLite file in `data` (default) or a shared PostgreSQL
+    /// database that `kinema worker` processes also serve.
+    pub queue: QueueLocation,
+    /// Where uploads and outputs live: `data` (default), another folder, or S3.
+    pub store: StoreLocation,
+    /// Answer downloads with a redirect to a URL presigned for this long (S3 only).
+    pub presign: Option<Duration>,
+    /// Engines this process's workers claim tasks for (shared queues); `None`: all.
+    pub engines: Option<Vec<String>>,
+    /// How long a claimed task stays with its worker without a heartbeat (shared queues).
+    pub lease: Duration,
+    /// Runs of one task (after crashes, expired leases, store outages) before it fails.
+    pub max_attempts: u32,
+    /// Names this process's workers in the queue and the logs (default: host-pid).
+    pub worker_id: Option<String>,
+    /// How long a render waits for an unreachable object store before the task is
+    /// handed back to the queue.
+    pub store_patience: Duration,
 }
 
 impl ServeConfig {
@@ -53,6 +74,14 @@ impl ServeConfig {
             min_size: 16,
             max_size: 2048,
             motions: None,
+            queue: QueueLocation::Sqlite,
+            store: StoreLocation::Data,
+            presign: None,
+            engines: None,
+            lease: Duration::from_secs(30),
+            max_attempts: 3,
+            worker_id: None,
+            store_patience: Duration::from_secs(300),
         }
     }
 
@@ -78,12 +107,13 @@ impl ServeConfig {
                 "use at least 16 characters of letters, digits, `-`, `_` or `.`, e.g. from `openssl rand -hex 16`",
             ));
         }
-        if self.workers == 0 || self.workers > 256 {
+        if self.workers > 256 || (self.workers == 0 && !self.queue.is_shared()) {
             return Err(Error::invalid(
                 format!("{} workers is out of range", self.workers),
-                "use --workers between 1 and 256 (about one per CPU core)",
+                "use --workers between 1 and 256 (about one per CPU core); 0 only with a shared --queue postgres://… that `kinema worker` processes serve",
             ));
         }
+        self.validate_cluster()?;
         if self.quota == 0 {
             return Err(Error::invalid(
                 "a quota of 0 would refuse every task",
@@ -92,6 +122,82 @@ impl ServeConfig {
         }
         Ok(())
     }
+}
+
+impl ServeConfig {
+    /// The settings that only make sense with a shared queue or an S3 store.
+    fn validate_cluster(&self) -> Result<()> {
+        if self.presign.is_some() && !self.store.is_s3() {
+            return Err(Error::invalid(
+                "--presign needs an S3 store: local files have no URL to sign",
+                "add --store s3://BUCKET/PREFIX, or drop --presign to serve downloads through the API",
+            ));
+        }
+        if let Some(ttl) = self.presign {
+            if ttl < Duration::from_secs(10) || ttl > Duration::from_secs(7 * 24 * 3600) {
+                return Err(Error::invalid(
+                    format!(
+                        "a presigned URL lifetime of {}s is out of range",
+                        ttl.as_secs()
+                    ),
+                    "use --presign-ttl between 10 seconds and 7 days (S3's limit)",
+                ));
+            }
+        }
+        if let Some(engines) = &self.engines {
+            if !self.queue.is_shared() {
+                return Err(Error::invalid(
+                    "--engines needs a shared queue: the embedded one has no other worker to run the rest",
+                    "drop --engines, or use --queue postgres://… with `kinema worker --engines …` elsewhere",
+                ));
+            }
+            check_engine_names(engines)?;
+        }
+        if !(1..=100).contains(&self.max_attempts) {
+            return Err(Error::invalid(
+                format!("{} attempts is out of range", self.max_attempts),
+                "use --max-attempts between 1 and 100",
+            ));
+        }
+        if self.lease < Duration::from_secs(3) || self.lease > Duration::from_secs(3600) {
+            return Err(Error::invalid(
+                format!("a lease of {}s is out of range", self.lease.as_secs()),
+                "use --lease between 3 and 3600 seconds; workers renew it every third of that",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Engine names a worker may claim for: known to this build, listed once.
+pub fn check_engine_names(engines: &[String]) -> Result<()> {
+    if engines.is_empty() {
+        return Err(Error::invalid(
+            "--engines lists no engine",
+            format!(
+                "name one or more of: {}",
+                kinema_jobs::ENGINE_NAMES.join(", ")
+            ),
+        ));
+    }
+    for (i, e) in engines.iter().enumerate() {
+        if !kinema_jobs::ENGINE_NAMES.contains(&e.as_str()) {
+            return Err(Error::invalid(
+                format!("`{e}` is not an engine"),
+                format!(
+                    "use --engines with any of: {}",
+                    kinema_jobs::ENGINE_NAMES.join(", ")
+                ),
+            ));
+        }
+        if engines[..i].contains(e) {
+            return Err(Error::invalid(
+                format!("engine `{e}` is listed twice"),
+                "list each engine once",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Tokens travel in headers and URLs, so only URL-safe characters, and enough of them.
@@ -135,5 +241,29 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--workers"));
+    }
+
+    #[test]
+    fn cluster_settings_need_a_shared_queue_or_s3() {
+        let mut cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), "/tmp/x");
+        cfg.workers = 0;
+        cfg.queue = QueueLocation::Postgres("postgres://k@localhost/k".into());
+        assert!(
+            cfg.validate().is_ok(),
+            "an API-only server on a shared queue"
+        );
+        cfg.presign = Some(Duration::from_secs(600));
+        assert!(cfg.validate().unwrap_err().hint.unwrap().contains("s3://"));
+        cfg.presign = None;
+        cfg.engines = Some(vec!["rig".into(), "sora".into()]);
+        assert!(cfg.validate().unwrap_err().message.contains("sora"));
+        cfg.engines = Some(vec!["rig".into()]);
+        assert!(cfg.validate().is_ok());
+        cfg.queue = QueueLocation::Sqlite;
+        cfg.workers = 1;
+        assert!(cfg.validate().unwrap_err().message.contains("--engines"));
+        cfg.engines = None;
+        cfg.lease = Duration::from_secs(1);
+        assert!(cfg.validate().is_err());
     }
 }

@@ -1,22 +1,30 @@
-//! `kinema serve`: the Kinema task API over HTTP, with a durable SQLite job queue.
+//! `kinema serve`: the Kinema task API over HTTP, with a durable job queue; and
+//! `kinema worker`: a render process serving a shared queue.
 //!
 //! Run it with the CLI:
 //!
 //! ```text
 //! kinema serve                                   # http://127.0.0.1:8080, data in ./kinema-data
 //! kinema serve --addr 0.0.0.0:8080 --token "$(openssl rand -hex 16)" --workers 2
+//! kinema serve --queue postgres://… --store s3://bucket/kinema --workers 0   # stateless API
+//! kinema worker --queue postgres://… --store s3://bucket/kinema --engines rig
 //! curl -s localhost:8080/v1/engines
 //! ```
 //!
 //! or from Rust with [`start`] (tests bind port 0 and read [`RunningServer::addr`]).
-//! The API is described at `/openapi.json` and in docs/SERVER.md.
+//! The API is described at `/openapi.json` and in docs/SERVER.md; clusters in
+//! docs/DEPLOY.md.
 
 pub mod api;
 pub mod assets;
+mod attempt;
 pub mod auth;
+pub mod backend;
 pub mod config;
 pub mod errors;
+pub mod files;
 pub mod ids;
+pub mod metrics;
 pub mod openapi;
 pub mod outputs;
 pub mod plan;
@@ -24,6 +32,9 @@ pub mod queue;
 pub mod runner;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,12 +55,16 @@ pub use config::ServeConfig;
 use crate::api::{actions, downloads, engines, events, submit, tasks, uploads};
 use crate::auth::Auth;
 use crate::errors::ApiError;
-use crate::queue::Queue;
+use crate::files::Files;
+use crate::metrics::Metrics;
+use crate::queue::{Queue, WorkerSettings};
 use crate::state::{AppState, DataDir};
-use crate::store::Store;
 
 /// How long a shutdown waits for renders in progress before leaving them to the next start.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long one object store request is retried before the caller hears of the failure
+/// (an upload then answers 503; a worker keeps waiting up to `store_patience`).
+const STORE_RETRY: Duration = Duration::from_secs(10);
 
 /// The HTTP routes and the OpenAPI document describing them.
 pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
@@ -71,6 +86,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let doc_json = Arc::new(doc.clone());
     let app = Router::new()
         .route("/", get(assets::index))
+        .merge(metrics::routes())
         .route("/assets/{*file}", get(assets::asset))
         .route(
             "/openapi.json",
@@ -102,24 +118,34 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     (app, doc)
 }
 
-/// Opens the data directory, re-queues work a previous process left running, and starts
-/// the workers.
-pub fn open(config: ServeConfig) -> Result<AppState> {
+/// Opens the data directory, the queue (re-queueing work a previous process left
+/// running, or migrating a shared database) and the file store, and starts the workers.
+/// Call it inside the tokio runtime that will serve: workers and the queue's
+/// notification listener run on it.
+pub async fn open(config: ServeConfig) -> Result<AppState> {
     config.validate()?;
     let data = Arc::new(DataDir::prepare(&config.data)?);
-    let store = Arc::new(Store::open(&data.database())?);
-    let requeued = store.requeue_interrupted()?;
-    if requeued > 0 {
-        tracing::info!("re-queued {requeued} task(s) interrupted by the last shutdown");
-    }
+    let store = backend::open(&config.queue, &data.database(), config.max_attempts).await?;
+    let files = Arc::new(Files::open(&config.store, data.root(), STORE_RETRY)?);
+    let metrics = Arc::new(Metrics::new());
     let config = Arc::new(config);
-    let queue = Queue::start(store.clone(), data.clone(), config.clone());
+    let settings = WorkerSettings::from_config(&config);
+    let queue = Queue::start(
+        store.clone(),
+        files.clone(),
+        data.clone(),
+        config.clone(),
+        settings,
+        metrics.clone(),
+    );
     Ok(AppState {
         auth: Arc::new(Auth::new(&config.tokens)),
         config,
         store,
+        files,
         queue,
         data,
+        metrics,
     })
 }
 
@@ -136,10 +162,10 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> Error {
 
 /// Runs the server until Ctrl-C (or SIGTERM), then shuts down gracefully: no new
 /// connections, renders in progress get a few seconds, unfinished ones are re-queued
-/// on the next start.
+/// on the next start (or, on a shared queue, handed back at once).
 pub async fn serve(config: ServeConfig) -> Result<()> {
     let addr = config.addr;
-    let state = open(config)?;
+    let state = open(config).await?;
     let queue = state.queue.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -149,6 +175,8 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
         "kinema serve: listening on http://{bound}/ (data in {})",
         state.data.root().display()
     );
+    tracing::info!(addr = %bound, queue = %state.store.describe(), files = %state.files.describe(),
+        workers = state.config.workers, "listening");
     let (app, _) = router(state);
     let stopping = queue.clone();
     let result = axum::serve(listener, app)
@@ -158,13 +186,12 @@ pub async fn serve(config: ServeConfig) -> Result<()> {
         })
         .await;
     eprintln!("kinema serve: shutting down");
-    tokio::task::spawn_blocking(move || queue.stop(SHUTDOWN_GRACE))
-        .await
-        .ok();
+    queue.stop(SHUTDOWN_GRACE).await;
     result.map_err(|e| Error::internal("the HTTP server failed").with_source(e))
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -221,7 +248,6 @@ impl RunningServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        self.state.queue.stop(SHUTDOWN_GRACE);
     }
 }
 
@@ -235,15 +261,14 @@ impl Drop for RunningServer {
 /// synchronous code and from inside another async runtime (the server has its own).
 pub fn start(config: ServeConfig) -> Result<RunningServer> {
     let addr = config.addr;
-    let state = open(config)?;
+    config.validate()?;
     let listener = std::net::TcpListener::bind(addr).map_err(|e| bind_error(addr, e))?;
     let bound = listener.local_addr().map_err(|e| bind_error(addr, e))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| bind_error(addr, e))?;
-    let (app, _) = router(state.clone());
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<AppState>>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let queue = state.queue.clone();
     let thread = std::thread::Builder::new()
         .name("kinema-http".into())
         .spawn(move || {
@@ -254,28 +279,45 @@ pub fn start(config: ServeConfig) -> Result<RunningServer> {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::error!("cannot start the async runtime: {e}");
+                    let _ = ready_tx.send(Err(
+                        Error::internal("cannot start the async runtime").with_source(e)
+                    ));
                     return;
                 }
             };
             runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(listener) {
-                    Ok(l) => l,
+                let state = match open(config).await {
+                    Ok(s) => s,
                     Err(e) => {
-                        tracing::error!("cannot use the listener: {e}");
+                        let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(bind_error(addr, e)));
+                        return;
+                    }
+                };
+                let (app, _) = router(state.clone());
+                let queue = state.queue.clone();
+                let _ = ready_tx.send(Ok(state));
+                let stopping = queue.clone();
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async move {
                         let _ = rx.await;
-                        queue.begin_stop();
+                        stopping.begin_stop();
                     })
                     .await;
+                queue.stop(SHUTDOWN_GRACE).await;
             });
             runtime.shutdown_timeout(Duration::from_secs(1));
         })
         .map_err(|e| Error::internal("cannot start the server thread").with_source(e))?;
+    let state = ready_rx
+        .recv()
+        .map_err(|_| Error::internal("the server thread ended before it was ready"))??;
     Ok(RunningServer {
         addr: bound,
         state,
@@ -288,9 +330,13 @@ pub fn start(config: ServeConfig) -> Result<RunningServer> {
 /// blocks until Ctrl-C or SIGTERM.
 pub fn serve_blocking(config: ServeConfig) -> Result<()> {
     config.validate()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(serve(config))
+}
+
+/// The multi-threaded runtime the CLI commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))?;
-    runtime.block_on(serve(config))
+        .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))
 }

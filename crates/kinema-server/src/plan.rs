@@ -120,16 +120,27 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
         motions: motions.clone(),
         ..EngineOptions::default()
     };
-    let engine = kinema_jobs::build_engine(&engine_name, &options).map_err(|e| {
-        // A listed engine that cannot be built lacks something on this machine (the wan
-        // model not pulled yet); say so, rather than calling the engine unknown.
-        let code = if kinema_jobs::ENGINE_NAMES.contains(&engine_name.as_str()) {
-            "engine_unavailable"
-        } else {
-            "unknown_engine"
-        };
-        bad(code, e.message.clone(), e.hint.clone().unwrap_or_default())
-    })?;
+    let known = kinema_jobs::ENGINE_NAMES.contains(&engine_name.as_str());
+    let engine = match kinema_jobs::build_engine(&engine_name, &options) {
+        Ok(engine) => Some(engine),
+        // An API server that renders nothing itself (`--workers 0`) need not have the
+        // wan model: the worker that claims the task checks it all again.
+        Err(_) if known && config.workers == 0 => None,
+        Err(e) => {
+            // A listed engine that cannot be built lacks something on this machine (the
+            // wan model not pulled yet); say so, rather than calling the engine unknown.
+            let code = if known {
+                "engine_unavailable"
+            } else {
+                "unknown_engine"
+            };
+            return Err(bad(
+                code,
+                e.message.clone(),
+                e.hint.clone().unwrap_or_default(),
+            ));
+        }
+    };
     let what = match (&req.prompt, &req.actions) {
         (Some(_), Some(_)) => {
             return Err(bad(
@@ -160,9 +171,11 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
                     format!("keep it under {MAX_PROMPT_CHARS} characters: a few actions in a row"),
                 ));
             }
-            engine
-                .understand(p)
-                .map_err(|e| bad("prompt_not_understood", e.message, e.hint.unwrap_or_default()))?;
+            if let Some(engine) = &engine {
+                engine.understand(p).map_err(|e| {
+                    bad("prompt_not_understood", e.message, e.hint.unwrap_or_default())
+                })?;
+            }
             What::Prompt(p.clone())
         }
         (None, Some(list)) => {

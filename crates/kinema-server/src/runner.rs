@@ -1,7 +1,7 @@
 //! Running one claimed task: render into a private temp folder, stop early on cancel.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -128,13 +128,4 @@ pub fn execute(
     };
     let _ = std::fs::remove_dir_all(&dir);
     outcome
-}
-
-/// Moves a finished temp folder to `dest`, replacing what an earlier, interrupted
-/// attempt may have left there; the rename is atomic within the data directory.
-pub fn publish(dir: &Path, dest: &Path) -> std::io::Result<()> {
-    if dest.exists() {
-        std::fs::remove_dir_all(dest)?;
-    }
-    std::fs::rename(dir, dest)
 }

@@ -1,4 +1,5 @@
-//! What every handler shares: configuration, the store, the queue, the data folders.
+//! What every handler shares: configuration, the queue backend, the file store, the
+//! workers, the data folders.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,17 +7,23 @@ use std::sync::Arc;
 use kinema_core::{Error, Result};
 
 use crate::auth::Auth;
+use crate::backend::TaskStore;
 use crate::config::ServeConfig;
+use crate::files::Files;
+use crate::metrics::Metrics;
 use crate::queue::Queue;
-use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<ServeConfig>,
-    pub store: Arc<Store>,
+    /// The task queue: embedded SQLite or shared PostgreSQL.
+    pub store: Arc<dyn TaskStore>,
+    /// Uploads and outputs: the data directory, another folder, or S3.
+    pub files: Arc<Files>,
     pub queue: Arc<Queue>,
     pub data: Arc<DataDir>,
     pub auth: Arc<Auth>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The data directory's layout. Every path the server touches is built here from
@@ -24,20 +31,54 @@ pub struct AppState {
 ///
 /// ```text
 /// DATA/kinema.sqlite3        tasks, uploads, transitions (SQLite, WAL)
-/// DATA/uploads/upl_…         uploaded images, as received
-/// DATA/outputs/tsk_…/        finished outputs of one task
-/// DATA/tmp/tsk_….N/          a run in progress (attempt N); renamed into outputs/
+/// DATA/uploads/upl_…         uploaded images, as received (a local copy with S3)
+/// DATA/outputs/tsk_…/        finished outputs of one task (default store)
+/// DATA/tmp/tsk_….N/          a run in progress (attempt N); moved into the store
 /// ```
 #[derive(Clone, Debug)]
 pub struct DataDir {
     root: PathBuf,
+    /// Held for the process's life: a second process on the same folder would clear this
+    /// one's renders in `tmp/` and, with SQLite, re-queue its running tasks.
+    _lock: Arc<std::fs::File>,
 }
 
 impl DataDir {
-    /// Creates the folders if missing and clears leftovers of interrupted runs.
+    /// Creates the folders if missing, makes sure no other process uses them, and clears
+    /// leftovers of interrupted runs.
     pub fn prepare(root: &Path) -> Result<DataDir> {
+        std::fs::create_dir_all(root).map_err(|e| {
+            Error::invalid(
+                format!("cannot create {}", root.display()),
+                "choose a writable --data directory",
+            )
+            .with_source(e)
+        })?;
+        let lock_path = root.join("kinema.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                Error::invalid(
+                    format!("cannot open {}", lock_path.display()),
+                    "choose a writable --data directory",
+                )
+                .with_source(e)
+            })?;
+        if let Err(e) = lock.try_lock() {
+            return Err(Error::invalid(
+                format!(
+                    "{} is in use by another kinema process ({e})",
+                    root.display()
+                ),
+                "give each `kinema serve` and `kinema worker` its own --data directory",
+            ));
+        }
         let dir = DataDir {
             root: root.to_path_buf(),
+            _lock: Arc::new(lock),
         };
         for sub in [dir.uploads(), dir.outputs(), dir.tmp()] {
             std::fs::create_dir_all(&sub).map_err(|e| {

@@ -121,6 +121,8 @@ pub enum Submitted {
 pub struct NewTask<'a> {
     pub id: &'a str,
     pub owner: &'a str,
+    /// The engine that renders it; shared queues hand it only to workers that run it.
+    pub engine: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub request: &'a serde_json::Value,
 }
@@ -138,11 +140,21 @@ pub enum Cancel {
 }
 
 /// What to record along with a status change.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Finish {
     pub outputs: Option<serde_json::Value>,
     pub error: Option<serde_json::Value>,
     pub render_ms: Option<f64>,
+}
+
+impl Finish {
+    /// A failure with `detail` as its error.
+    pub fn error(detail: &crate::errors::ErrorDetail) -> Finish {
+        Finish {
+            error: serde_json::to_value(detail).ok(),
+            ..Finish::default()
+        }
+    }
 }
 
 struct Inner {
@@ -547,32 +559,86 @@ impl Store {
     }
 
     /// After a restart: every task left RUNNING by the previous process goes back to
-    /// PENDING. Returns how many.
-    pub fn requeue_interrupted(&self) -> Result<usize> {
+    /// PENDING, unless it was already started `max_attempts` times (then it keeps taking
+    /// the process down, and fails instead). Returns how many were re-queued and failed.
+    pub fn requeue_interrupted(&self, max_attempts: u32) -> Result<(usize, usize)> {
         let mut inner = self.lock();
         let tx = inner.conn.transaction().map_err(db_error)?;
-        let ids: Vec<String> = {
+        let rows: Vec<(String, u32)> = {
             let mut stmt = tx
-                .prepare("SELECT id FROM tasks WHERE status = 'RUNNING'")
+                .prepare("SELECT id, attempts FROM tasks WHERE status = 'RUNNING'")
                 .map_err(db_error)?;
-            let ids = stmt
-                .query_map([], |r| r.get(0))
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(db_error)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(db_error)?;
-            ids
+            rows
         };
-        for id in &ids {
-            Self::transition_in(
-                &tx,
-                id,
-                Status::Running,
-                Status::Pending,
-                &Finish::default(),
-            )?;
+        let (mut requeued, mut failed) = (0, 0);
+        for (id, attempts) in &rows {
+            if *attempts >= max_attempts {
+                let detail = crate::errors::ErrorDetail {
+                    code: "interrupted".into(),
+                    message: format!(
+                        "the server stopped during each of this task's {attempts} attempts"
+                    ),
+                    hint:
+                        "check the server log and memory limits; submit it again, perhaps smaller"
+                            .into(),
+                };
+                let finish = Finish {
+                    error: serde_json::to_value(&detail).ok(),
+                    ..Finish::default()
+                };
+                Self::transition_in(&tx, id, Status::Running, Status::Failed, &finish)?;
+                failed += 1;
+            } else {
+                Self::transition_in(
+                    &tx,
+                    id,
+                    Status::Running,
+                    Status::Pending,
+                    &Finish::default(),
+                )?;
+                requeued += 1;
+            }
         }
         tx.commit().map_err(db_error)?;
-        Ok(ids.len())
+        Ok((requeued, failed))
+    }
+
+    /// Pending and running tasks per engine (`default_engine` for requests naming none).
+    pub fn depth(&self, default_engine: &str) -> Result<Vec<crate::backend::Depth>> {
+        let inner = self.lock();
+        let mut stmt = inner
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(json_extract(request, '$.engine'), ?1), status, COUNT(*)
+                 FROM tasks WHERE status IN ('PENDING', 'RUNNING') GROUP BY 1, 2",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map(params![default_engine], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(db_error)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(engine, status, count)| {
+                Some(crate::backend::Depth {
+                    engine,
+                    status: Status::parse(&status)?,
+                    count: count as u64,
+                })
+            })
+            .collect())
     }
 
     /// Every recorded status change of `id`, oldest first, as (from, to).
@@ -618,6 +684,7 @@ mod tests {
                 NewTask {
                     id,
                     owner,
+                    engine: "rig",
                     idempotency_key: None,
                     request: &req,
                 },
@@ -697,7 +764,7 @@ mod tests {
         submit(&s, "t1", "a");
         submit(&s, "t2", "a");
         s.claim_next().unwrap();
-        assert_eq!(s.requeue_interrupted().unwrap(), 1);
+        assert_eq!(s.requeue_interrupted(3).unwrap(), (1, 0));
         assert_eq!(s.count(Status::Pending).unwrap(), 2);
         let t1 = s.claim_next().unwrap().unwrap();
         assert_eq!((t1.id.as_str(), t1.attempts), ("t1", 2));
@@ -720,12 +787,61 @@ mod tests {
     }
 
     #[test]
+    fn a_task_that_keeps_taking_the_process_down_fails_after_its_attempts() {
+        let s = Store::in_memory().unwrap();
+        submit(&s, "t1", "a");
+        s.claim_next().unwrap().unwrap();
+        assert_eq!(s.requeue_interrupted(2).unwrap(), (1, 0));
+        // Started a second time and interrupted again: both attempts used.
+        s.claim_next().unwrap().unwrap();
+        assert_eq!(s.requeue_interrupted(2).unwrap(), (0, 1));
+        let t = s.task(None, "t1").unwrap().unwrap();
+        assert_eq!((t.status, t.attempts), (Status::Failed, 2));
+        assert_eq!(t.error.unwrap()["code"], "interrupted");
+    }
+
+    #[test]
+    fn depth_counts_unfinished_tasks_per_engine() {
+        let s = Store::in_memory().unwrap();
+        submit(&s, "t1", "a");
+        submit(&s, "t2", "a");
+        let req = serde_json::json!({"engine": "wan"});
+        s.submit(
+            NewTask {
+                id: "t3",
+                owner: "a",
+                engine: "wan",
+                idempotency_key: None,
+                request: &req,
+            },
+            10,
+        )
+        .unwrap();
+        s.claim_next().unwrap();
+        let mut depth = s.depth("rig").unwrap();
+        depth.sort_by_key(|d| (d.engine.clone(), d.status.as_str()));
+        let flat: Vec<(&str, Status, u64)> = depth
+            .iter()
+            .map(|d| (d.engine.as_str(), d.status, d.count))
+            .collect();
+        assert_eq!(
+            flat,
+            [
+                ("rig", Status::Pending, 1),
+                ("rig", Status::Running, 1),
+                ("wan", Status::Pending, 1)
+            ]
+        );
+    }
+
+    #[test]
     fn idempotency_keys_and_quota_are_per_owner() {
         let s = Store::in_memory().unwrap();
         let req = serde_json::json!({});
         let new = |id: &'static str, owner: &'static str| NewTask {
             id,
             owner,
+            engine: "rig",
             idempotency_key: Some("k1"),
             request: &req,
         };
@@ -745,6 +861,7 @@ mod tests {
         let full = NewTask {
             id: "t5",
             owner: "a",
+            engine: "rig",
             idempotency_key: None,
             request: &req,
         };

@@ -470,7 +470,7 @@ async fn listing_pages_and_cancelling() {
     let t = s.wait(None, v["id"].as_str().unwrap(), LONG).await;
     assert_eq!(t["status"], "SUCCEEDED");
     for id in &ids {
-        let log = s.server.state().store.transitions(id).unwrap();
+        let log = s.server.state().store.transitions(id).await.unwrap();
         let ends = log.iter().filter(|(_, to)| to == "CANCELLED").count();
         assert_eq!(ends, 1, "{id}: {log:?}");
         assert!(!s.dir.path().join("data/outputs").join(id).exists());

@@ -38,6 +38,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Serve the task API (and web page) over HTTP, with a persistent job queue.
     Serve(ServeArgs),
+    /// Render tasks from a shared PostgreSQL queue (a GPU or CPU machine of a cluster).
+    Worker(crate::cluster_args::WorkerArgs),
 }
 
 #[derive(Args, Debug)]
@@ -367,8 +369,9 @@ fn parse_background(s: &str) -> Result<Background, String> {
 #[command(after_help = "Examples:
   kinema serve                                  # http://127.0.0.1:8080, data in ./kinema-data
   kinema serve --addr 0.0.0.0:8080 --token \"$(openssl rand -hex 16)\" --workers 2
+  kinema serve --queue postgres://kinema:PW@db:5432/kinema --store s3://assets/kinema --workers 0
   curl -s localhost:8080/v1/engines
-The API is described at /openapi.json and in docs/SERVER.md.")]
+The API is described at /openapi.json and in docs/SERVER.md; clusters in docs/DEPLOY.md.")]
 pub struct ServeArgs {
     /// Address to listen on; anything but loopback needs --token.
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
@@ -378,9 +381,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", default_value = "kinema-data")]
     pub data: PathBuf,
 
-    /// Renders running at once.
+    /// Renders running at once; 0 for an API-only server whose tasks `kinema worker`
+    /// processes render (needs a shared --queue).
     #[arg(long, value_name = "N", default_value_t = 2,
-          value_parser = clap::value_parser!(u32).range(1..=256))]
+          value_parser = clap::value_parser!(u32).range(0..=256))]
     pub workers: u32,
 
     /// Accepted bearer token (16+ characters); repeat for several. Each token sees only
@@ -397,6 +401,19 @@ pub struct ServeArgs {
     /// once at start, so a broken file stops the server before it listens.
     #[arg(long, value_name = "DIR")]
     pub motions: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub backend: crate::cluster_args::BackendArgs,
+
+    /// Answer downloads with a redirect to a presigned S3 URL instead of streaming the
+    /// bytes through this server (needs an s3:// --store reachable by clients).
+    #[arg(long)]
+    pub presign: bool,
+
+    /// How long a presigned download URL stays valid.
+    #[arg(long, value_name = "SECS", default_value_t = 900, requires = "presign",
+          value_parser = clap::value_parser!(u64).range(10..=604800))]
+    pub presign_ttl: u64,
 }
 
 #[cfg(test)]

@@ -4,7 +4,11 @@
 //! about pixels, motions and formats lives in the library crates.
 
 mod cli;
+mod cluster_args;
 mod commands;
+#[cfg(test)]
+mod deploy_check;
+mod logging;
 mod progress;
 
 use clap::Parser;
@@ -19,6 +23,7 @@ fn main() {
         cli::Command::Batch(a) => commands::batch::run(a),
         cli::Command::Models(a) => commands::models::run(a),
         cli::Command::Serve(a) => commands::serve::run(a),
+        cli::Command::Worker(a) => commands::worker::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err}");

@@ -77,6 +77,9 @@ fn spawn(data: &Path, port: u16) -> Child {
             "--data",
         ])
         .arg(data)
+        // The embedded queue and store under test, whatever the shell exports.
+        .env_remove("KINEMA_QUEUE")
+        .env_remove("KINEMA_STORE")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

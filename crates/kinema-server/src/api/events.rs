@@ -36,6 +36,7 @@ impl Watch {
                 .state
                 .store
                 .task(Some(&self.owner.0), &self.id)
+                .await
                 .ok()??;
             let text = serde_json::to_string(&task_body(&task)).ok()?;
             if task.status.is_terminal() {
@@ -53,7 +54,11 @@ impl Watch {
                 }
                 match tokio::time::timeout(Duration::from_millis(500), self.changes.recv()).await {
                     Ok(Ok(id)) if id == self.id => break,
-                    Ok(Ok(_)) | Err(_) => continue,
+                    Ok(Ok(_)) => continue,
+                    // A shared queue's notifications can be lost while its connection is
+                    // re-established: re-read now and then instead of waiting forever.
+                    Err(_) if self.state.store.is_shared() => break,
+                    Err(_) => continue,
                     // Missed some changes: re-read the task, which is all we need.
                     Ok(Err(RecvError::Lagged(_))) => break,
                     Ok(Err(RecvError::Closed)) => return None,
@@ -80,7 +85,7 @@ pub async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Subscribe before the first read so no change can slip between the two.
     let changes = state.queue.subscribe();
-    owned_task(&state, &owner, &id)?;
+    owned_task(&state, &owner, &id).await?;
     let watch = Watch {
         state,
         owner,

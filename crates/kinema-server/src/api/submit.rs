@@ -71,7 +71,7 @@ async fn resolve_image(state: &AppState, owner: &Owner, image: &str) -> ApiResul
         let bytes = data_url_bytes(image)?;
         return Ok(store_image(state, owner, bytes).await?.id);
     }
-    if is_valid(UPLOAD, image) && state.store.upload(&owner.0, image)?.is_some() {
+    if is_valid(UPLOAD, image) && state.store.upload(&owner.0, image).await?.is_some() {
         return Ok(image.to_string());
     }
     Err(ApiError::unprocessable(
@@ -103,21 +103,25 @@ pub async fn image_to_video(
     ApiJson(mut req): ApiJson<ImageToVideoRequest>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    plan(&req, &state.config)?;
+    let planned = plan(&req, &state.config)?;
     let inline_image = req.image.starts_with("data:");
     req.image = resolve_image(&state, &owner, &req.image).await?;
     let stored = serde_json::to_value(&req)
         .map_err(|e| ApiError::internal(format!("cannot store the request: {e}")))?;
     let id = new_id(TASK)?;
-    let submitted = state.store.submit(
-        NewTask {
-            id: &id,
-            owner: &owner.0,
-            idempotency_key: key.as_deref(),
-            request: &stored,
-        },
-        state.config.quota,
-    )?;
+    let submitted = state
+        .store
+        .submit(
+            NewTask {
+                id: &id,
+                owner: &owner.0,
+                engine: &planned.engine,
+                idempotency_key: key.as_deref(),
+                request: &stored,
+            },
+            state.config.quota,
+        )
+        .await?;
     match submitted {
         Submitted::Created(task) => {
             state.queue.notify();

@@ -31,6 +31,9 @@ pub struct TaskBody {
     pub request: serde_json::Value,
     pub outputs: Vec<OutputFile>,
     pub error: Option<ErrorDetail>,
+    /// Runs started so far: more than 1 after a crash, an expired lease or a transient
+    /// failure; the task fails once its server's attempt limit is used up.
+    pub attempts: u32,
 }
 
 pub fn task_body(t: &TaskRow) -> TaskBody {
@@ -45,17 +48,19 @@ pub fn task_body(t: &TaskRow) -> TaskBody {
         request: t.request.clone(),
         outputs: serde_json::from_value(t.outputs.clone()).unwrap_or_default(),
         error: t.error.clone().and_then(|e| serde_json::from_value(e).ok()),
+        attempts: t.attempts,
     }
 }
 
 /// Loads `owner`'s task `id`; any other task, or a malformed id, is simply not found.
-pub fn owned_task(state: &AppState, owner: &Owner, id: &str) -> ApiResult<TaskRow> {
+pub async fn owned_task(state: &AppState, owner: &Owner, id: &str) -> ApiResult<TaskRow> {
     if !is_valid(TASK, id) {
         return Err(ApiError::not_found("task", id));
     }
     state
         .store
-        .task(Some(&owner.0), id)?
+        .task(Some(&owner.0), id)
+        .await?
         .ok_or_else(|| ApiError::not_found("task", id))
 }
 
@@ -69,7 +74,7 @@ pub async fn get_task(
     Extension(owner): Extension<Owner>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskBody>> {
-    Ok(Json(task_body(&owned_task(&state, &owner, &id)?)))
+    Ok(Json(task_body(&owned_task(&state, &owner, &id).await?)))
 }
 
 /// Cancel a pending or running task.
@@ -87,7 +92,7 @@ pub async fn cancel_task(
     if !is_valid(TASK, &id) {
         return Err(ApiError::not_found("task", &id));
     }
-    match state.store.cancel(&owner.0, &id)? {
+    match state.store.cancel(&owner.0, &id).await? {
         Cancel::NotFound => Err(ApiError::not_found("task", &id)),
         Cancel::AlreadyFinished(t) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -169,7 +174,10 @@ pub async fn list_tasks(
             "use a limit between 1 and 100",
         ));
     }
-    let (rows, next) = state.store.list(&owner.0, status, before, limit as usize)?;
+    let (rows, next) = state
+        .store
+        .list(&owner.0, status, before, limit as usize)
+        .await?;
     Ok(Json(TaskPage {
         tasks: rows.iter().map(task_body).collect(),
         next_cursor: next.map(|n| format!("c{n}")),

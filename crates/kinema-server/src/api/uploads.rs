@@ -50,23 +50,13 @@ pub async fn store_image(state: &AppState, owner: &Owner, bytes: Vec<u8>) -> Api
     }
     let id = new_id(UPLOAD)?;
     let max_pixels = state.config.max_pixels;
-    let path = state.data.upload(&id);
-    let tmp = state.data.uploads().join(format!(".{id}.part"));
-    let (character, len) = tokio::task::spawn_blocking(move || {
+    let (character, bytes) = tokio::task::spawn_blocking(move || {
         let opts = kinema_media::LoadOptions {
             mask: None,
             max_pixels,
         };
-        let character = kinema_media::decode_character(&bytes, "the uploaded image", &opts)?;
-        let written = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(
-                kinema_core::Error::output(format!("cannot store the upload: {e}"))
-                    .with_hint("check free space of the --data directory"),
-            );
-        }
-        Ok((character, bytes.len()))
+        kinema_media::decode_character(&bytes, "the uploaded image", &opts)
+            .map(|character| (character, bytes))
     })
     .await
     .map_err(|e| ApiError::internal(format!("the image check crashed: {e}")))?
@@ -77,6 +67,8 @@ pub async fn store_image(state: &AppState, owner: &Owner, bytes: Vec<u8>) -> Api
         }
         api
     })?;
+    let len = bytes.len();
+    state.files.put_upload(&id, bytes.into()).await?;
     let row = UploadRow {
         id: id.clone(),
         owner: owner.0.clone(),
@@ -85,7 +77,7 @@ pub async fn store_image(state: &AppState, owner: &Owner, bytes: Vec<u8>) -> Api
         pixel_art: character.pixel_art,
         bytes: len as u64,
     };
-    state.store.insert_upload(&row)?;
+    state.store.insert_upload(&row).await?;
     Ok(UploadInfo {
         id,
         width: row.width,

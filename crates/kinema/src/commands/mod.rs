@@ -7,6 +7,7 @@ pub mod generate;
 pub mod models;
 pub mod rig;
 pub mod serve;
+pub mod worker;
 
 use kinema_core::Character;
 use std::path::{Path, PathBuf};
