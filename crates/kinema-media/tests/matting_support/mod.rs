@@ -43,9 +43,9 @@ pub fn scaled(file: &str, factor: f32) -> RgbaImage {
     let mut out = image::imageops::resize(&img, w, h, FilterType::Triangle);
     for p in out.pixels_mut() {
         let a = u16::from(p.0[3]);
-        if a > 0 {
-            for c in 0..3 {
-                p.0[c] = ((u16::from(p.0[c]) * 255 + a / 2) / a).min(255) as u8;
+        for c in 0..3 {
+            if let Some(v) = (u16::from(p.0[c]) * 255 + a / 2).checked_div(a) {
+                p.0[c] = v.min(255) as u8;
             }
         }
     }
@@ -86,7 +86,8 @@ pub fn painted(w: u32, h: u32, seed: u32) -> RgbaImage {
         state ^= state << 5;
         (state % 1000) as f32 / 1000.0
     };
-    let phase = [rnd() * 6.28, rnd() * 6.28, rnd() * 6.28];
+    let tau = std::f32::consts::TAU;
+    let phase = [rnd() * tau, rnd() * tau, rnd() * tau];
     let (wf, hf) = (w as f32, h as f32);
     RgbaImage::from_fn(w, h, |x, y| {
         let (u, v) = (x as f32 / wf, y as f32 / hf);
@@ -117,8 +118,8 @@ pub fn paint_disc(img: &mut RgbaImage, cx: f32, cy: f32, r: f32, rgb: [u8; 3]) {
     for (x, y, p) in img.enumerate_pixels_mut() {
         let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
         let a = (r + 0.5 - d).clamp(0.0, 1.0);
-        for c in 0..3 {
-            p.0[c] = (f32::from(rgb[c]) * a + f32::from(p.0[c]) * (1.0 - a)).round() as u8;
+        for (c, &v) in rgb.iter().enumerate() {
+            p.0[c] = (f32::from(v) * a + f32::from(p.0[c]) * (1.0 - a)).round() as u8;
         }
     }
 }

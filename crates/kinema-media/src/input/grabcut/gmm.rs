@@ -197,6 +197,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // a matrix product reads best with indices
     fn the_inverse_of_a_covariance_is_its_inverse() {
         let m = [[5.0, 1.0, 0.5], [1.0, 4.0, 0.2], [0.5, 0.2, 3.0]];
         let (inv, det) = invert(m);

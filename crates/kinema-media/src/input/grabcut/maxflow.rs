@@ -197,15 +197,6 @@ impl GridCut {
         None
     }
 
-    fn chain_len(&self, mut i: usize) -> usize {
-        let mut n = 0;
-        while self.parent[i] < 8 {
-            i = self.next(i);
-            n += 1;
-        }
-        n
-    }
-
     fn next(&self, i: usize) -> usize {
         (i as isize + self.offset[self.parent[i] as usize]) as usize
     }
@@ -489,7 +480,7 @@ mod tests {
                 let pull = if x < 10 { 1.0 } else { -1.0 };
                 cut.set_costs(x, y, (-pull as f32).max(0.0), (pull as f32).max(0.0));
                 for d in [0, 2, 4, 7] {
-                    let across = (d == 0 && x == 9) || (d == 4 && x == 9) || (d == 7 && x == 10);
+                    let across = (x == 9 && (d == 0 || d == 4)) || (d == 7 && x == 10);
                     cut.set_link(x, y, d, if across { 0.1 } else { 5.0 });
                 }
             }
