@@ -33,6 +33,23 @@ pub struct UploadForm {
     file: String,
 }
 
+/// What an upload's answer reports about the image.
+struct UploadFacts {
+    width: u32,
+    height: u32,
+    pixel_art: bool,
+}
+
+impl From<&kinema_core::Character> for UploadFacts {
+    fn from(c: &kinema_core::Character) -> Self {
+        UploadFacts {
+            width: c.width(),
+            height: c.height(),
+            pixel_art: c.pixel_art,
+        }
+    }
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -54,10 +71,23 @@ pub async fn store_image(state: &AppState, owner: &Owner, bytes: Vec<u8>) -> Api
     let tmp = state.data.uploads().join(format!(".{id}.part"));
     let (character, len) = tokio::task::spawn_blocking(move || {
         let opts = kinema_media::LoadOptions {
-            mask: None,
             max_pixels,
+            ..Default::default()
         };
-        let character = kinema_media::decode_character(&bytes, "the uploaded image", &opts)?;
+        let character = match kinema_media::decode_character(&bytes, "the uploaded image", &opts) {
+            Ok(c) => UploadFacts::from(&c),
+            // A photo whose subject the automatic cut cannot find is still a good upload:
+            // the task may point at the character with `box`, and is refused if it does not.
+            Err(e) if kinema_media::is_separation_failure(&e) => {
+                let img = kinema_media::decode_rgba(&bytes, "the uploaded image", max_pixels)?;
+                UploadFacts {
+                    width: img.width(),
+                    height: img.height(),
+                    pixel_art: false,
+                }
+            }
+            Err(e) => return Err(e),
+        };
         let written = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
@@ -80,8 +110,8 @@ pub async fn store_image(state: &AppState, owner: &Owner, bytes: Vec<u8>) -> Api
     let row = UploadRow {
         id: id.clone(),
         owner: owner.0.clone(),
-        width: character.width(),
-        height: character.height(),
+        width: character.width,
+        height: character.height,
         pixel_art: character.pixel_art,
         bytes: len as u64,
     };
