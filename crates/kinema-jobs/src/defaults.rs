@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use kinema_core::{Background, ClipSpec, Limits};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
-use kinema_media::{EncodeOptions, LoadOptions};
+use kinema_media::{EncodeOptions, LoadOptions, SubjectBox};
 
 /// The engine used when none is named: CPU only, no weights to download.
 pub const ENGINE: &str = "rig";
@@ -91,10 +91,12 @@ pub fn limits() -> Limits {
     Limits::default()
 }
 
-/// How every front end reads a character image: the shared pixel limit, an optional mask.
-pub fn load_options(mask: Option<PathBuf>) -> LoadOptions {
+/// How every front end reads a character image: the shared pixel limit, an optional mask
+/// and an optional box around the character.
+pub fn load_options(mask: Option<PathBuf>, subject_box: Option<SubjectBox>) -> LoadOptions {
     LoadOptions {
         mask,
+        subject_box,
         max_pixels: limits().max_input_pixels,
     }
 }
@@ -108,7 +110,7 @@ mod tests {
         assert_eq!(ClipSpec::default(), clip_spec());
         assert_eq!(
             LoadOptions::default().max_pixels,
-            load_options(None).max_pixels
+            load_options(None, None).max_pixels
         );
         assert_eq!(limits().max_input_pixels, 4096 * 4096);
         let e = encode_options();

@@ -24,6 +24,8 @@ pub enum What {
 pub struct Request {
     pub image: PathBuf,
     pub mask: Option<PathBuf>,
+    /// Where the character is (`--box`); see [`kinema_media::LoadOptions::subject_box`].
+    pub subject_box: Option<kinema_media::SubjectBox>,
     /// Which engine renders the request (one of [`crate::ENGINE_NAMES`]).
     pub engine: String,
     pub engine_options: EngineOptions,
@@ -258,7 +260,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     }
 
     let t = Instant::now();
-    let opts = defaults::load_options(req.mask.clone());
+    let opts = defaults::load_options(req.mask.clone(), req.subject_box);
     let character = kinema_media::load_character(&req.image, &opts)?;
     let load_ms = ms(t);
 

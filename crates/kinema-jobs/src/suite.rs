@@ -38,6 +38,9 @@ struct SuiteCharacter {
     image: PathBuf,
     name: Option<String>,
     mask: Option<PathBuf>,
+    /// Where the character is: `box = [x, y, width, height]` in pixels.
+    #[serde(rename = "box")]
+    subject_box: Option<[u32; 4]>,
 }
 
 fn default_engines() -> Vec<String> {
@@ -156,7 +159,11 @@ pub fn run_suite(
         .character
         .iter()
         .map(|c| {
-            let opts = defaults::load_options(c.mask.as_ref().map(|m| base.join(m)));
+            let subject_box = c
+                .subject_box
+                .map(kinema_media::SubjectBox::from_array)
+                .transpose()?;
+            let opts = defaults::load_options(c.mask.as_ref().map(|m| base.join(m)), subject_box);
             let mut ch = kinema_media::load_character(&base.join(&c.image), &opts)?;
             if let Some(name) = &c.name {
                 ch.name = name.clone();

@@ -22,6 +22,7 @@ fn a_request_renders_a_user_motion_by_name_and_by_its_words() {
     let request = |what: What, out: &str| Request {
         image: repo("samples/characters/femaleAdventurer_idle.png"),
         mask: None,
+        subject_box: None,
         engine: "rig".into(),
         engine_options: EngineOptions {
             motions: Some(motions.clone()),

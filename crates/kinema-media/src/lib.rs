@@ -11,8 +11,8 @@ pub mod sheet;
 pub mod webp;
 
 pub use input::{
-    decode_character, decode_rgba, is_pixel_art, load_character, srgb_to_lab, Lab, LoadOptions,
-    MIN_SIDE, SUPPORTED_INPUTS,
+    decode_character, decode_rgba, is_pixel_art, is_separation_failure, load_character,
+    srgb_to_lab, Lab, LoadOptions, SubjectBox, MIN_SIDE, SUPPORTED_INPUTS,
 };
 pub use output::{
     check_targets, frame_file_name, frame_number, is_frame_file, parse_output, playback_rate,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kinema_core::{Background, ClipSpec};
 use kinema_jobs::{defaults, EngineOptions, Request, SheetRequest, What};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
-use kinema_media::{EncodeOptions, OutputFormat};
+use kinema_media::{EncodeOptions, OutputFormat, SubjectBox};
 use kinema_rig::MotionLibrary;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,6 +30,11 @@ const MAX_ACTIONS: usize = 16;
 pub struct ImageToVideoRequest {
     /// An upload id (`upl_…` from POST /v1/uploads) or a `data:image/…;base64,…` URL.
     pub image: String,
+    /// Where the character is in the image, `[x, y, width, height]` in pixels: seeds the
+    /// cut-out of photos and painted backgrounds; everything outside is background.
+    #[serde(default, rename = "box", skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 4, max_items = 4)]
+    pub subject_box: Option<[u32; 4]>,
     /// What the character does, in English or Chinese ("waves hello", "挥手").
     /// Give this or `actions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +96,7 @@ pub struct Plan {
     pub background: Background,
     pub formats: Vec<OutputFormat>,
     pub sheet: Option<Vec<AtlasFormat>>,
+    pub subject_box: Option<SubjectBox>,
 }
 
 fn bad(code: &str, message: impl Into<String>, hint: impl Into<String>) -> ApiError {
@@ -245,6 +251,12 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
         None => defaults::encode_options().background,
     };
     let (formats, sheet) = check_outputs(req)?;
+    // Whether the box fits the image is checked when the image is read.
+    let subject_box = req
+        .subject_box
+        .map(SubjectBox::from_array)
+        .transpose()
+        .map_err(|e| bad("invalid_box", e.message, e.hint.unwrap_or_default()))?;
     Ok(Plan {
         engine: engine_name,
         motions,
@@ -259,6 +271,7 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
         background,
         formats,
         sheet,
+        subject_box,
     })
 }
 
@@ -380,6 +393,7 @@ impl Plan {
         Request {
             image: image.to_path_buf(),
             mask: None,
+            subject_box: self.subject_box,
             engine: self.engine.clone(),
             engine_options: EngineOptions {
                 motions: self.motions.clone(),
@@ -467,6 +481,21 @@ mod tests {
         let r = p.to_request(Path::new("/d/img"), Path::new("/d/out"));
         assert_eq!(r.outs[1], PathBuf::from("/d/out/frames/"));
         assert!(r.outs[1].to_string_lossy().ends_with('/'));
+    }
+
+    #[test]
+    fn a_box_reaches_the_request_and_an_empty_one_is_refused() {
+        let p = plan(
+            &req(serde_json::json!({"image": "x", "prompt": "wave", "box": [1, 2, 30, 40]})),
+            &config(),
+        )
+        .unwrap();
+        let r = p.to_request(Path::new("/d/img"), Path::new("/d/out"));
+        assert_eq!(r.subject_box, SubjectBox::from_array([1, 2, 30, 40]).ok());
+        assert_eq!(
+            code(serde_json::json!({"image": "x", "prompt": "wave", "box": [1, 2, 0, 40]})),
+            "invalid_box"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use kinema_core::Background;
+use kinema_media::SubjectBox;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,6 +51,7 @@ pub enum Command {
   kinema generate --image knight.jpg --prompt \"swings his sword twice\" --background '#20242c' --out k.mp4 --json
   kinema generate --image hero.png --actions idle,walk,attack --sheet hero-sheet.png --atlas texturepacker,godot,unity
   kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif
+  kinema generate --image photo.jpg --box 120,40,200,380 --prompt wave --out wave.gif   # point at the character
 
 Outputs: .mp4, .gif, .png (animated PNG), .webp, frames/ (a folder of PNG frames), and
 --sheet PATH.png (a sprite sheet with texturepacker, aseprite, godot or unity atlases).
@@ -133,6 +135,11 @@ pub struct GenerateArgs {
     /// automatically.
     #[arg(long, value_name = "PATH")]
     pub mask: Option<PathBuf>,
+
+    /// Where the character is, in pixels of the image (left, top, width, height): seeds
+    /// the cut-out of photos and painted backgrounds; everything outside is background.
+    #[arg(long = "box", value_name = "X,Y,W,H", value_parser = parse_box)]
+    pub subject_box: Option<SubjectBox>,
 
     /// Print a JSON summary on stdout: outputs, frames, fps, size, understood actions, timings.
     #[arg(long)]
@@ -258,6 +265,10 @@ pub struct RigArgs {
     #[arg(long, value_name = "PATH")]
     pub mask: Option<PathBuf>,
 
+    /// Where the character is (X,Y,W,H in pixels), as for `generate`.
+    #[arg(long = "box", value_name = "X,Y,W,H", value_parser = parse_box)]
+    pub subject_box: Option<SubjectBox>,
+
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
@@ -324,6 +335,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "PATH")]
     pub mask: Option<PathBuf>,
 
+    /// Where the character is in the reference image (X,Y,W,H in pixels), as for `generate`.
+    #[arg(long = "box", value_name = "X,Y,W,H", value_parser = parse_box)]
+    pub subject_box: Option<SubjectBox>,
+
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -363,6 +378,10 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 
 fn parse_background(s: &str) -> Result<Background, String> {
     s.parse::<Background>().map_err(|e| e.to_string())
+}
+
+fn parse_box(s: &str) -> Result<SubjectBox, String> {
+    s.parse::<SubjectBox>().map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]

@@ -175,6 +175,9 @@ fn bad_arguments_are_refused_with_a_hint_and_no_file() {
         (&["--duration", "0"], "duration"),
         (&["--scale", "0"], "scale"),
         (&["--background", "blurple"], "colour"),
+        (&["--box", "1,2,3"], "4 numbers"),
+        (&["--box", "1,2,0,5"], "empty"),
+        (&["--box", "90,120,50,50"], "outside the 96x128 image"),
     ];
     for (extra, word) in cases {
         let args = base(extra);

@@ -43,6 +43,10 @@ pub fn fingerprint(
             None => add(&mut h, b"-"),
         }
     }
+    // Only present boxes are hashed, so manifests without one keep their fingerprints.
+    if let Some(b) = &character.subject_box {
+        add(&mut h, format!("box:{b}").as_bytes());
+    }
     add(&mut h, settings_json(job, out_dir).to_string().as_bytes());
     // Only when a folder is named, so batches without one keep their fingerprints.
     if let Some(library) = motions {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use kinema_core::{Background, Error, Result};
+use kinema_media::SubjectBox;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -134,6 +135,8 @@ pub struct CharacterEntry {
     pub name: String,
     pub image: PathBuf,
     pub mask: Option<PathBuf>,
+    /// Where the character is in its image (`box = [x, y, width, height]`).
+    pub subject_box: Option<SubjectBox>,
     pub rig: Option<PathBuf>,
     pub settings: Settings,
     pub line: usize,
@@ -197,6 +200,8 @@ struct RawTable {
     name: Option<Spanned<String>>,
     image: Option<Spanned<String>>,
     mask: Option<Spanned<String>>,
+    #[serde(rename = "box")]
+    subject_box: Option<Spanned<[u32; 4]>>,
     rig: Option<Spanned<String>>,
     fps: Option<Spanned<u32>>,
     frames: Option<Spanned<u32>>,
@@ -300,6 +305,7 @@ impl Manifest {
                 ("name", d.get_ref().name.as_ref().map(|s| s.span())),
                 ("image", d.get_ref().image.as_ref().map(|s| s.span())),
                 ("mask", d.get_ref().mask.as_ref().map(|s| s.span())),
+                ("box", d.get_ref().subject_box.as_ref().map(|s| s.span())),
                 ("rig", d.get_ref().rig.as_ref().map(|s| s.span())),
             ] {
                 if let Some(span) = present {
@@ -415,10 +421,18 @@ fn character(
             "list at least one format, e.g. formats = [\"gif\"], or set sheet = true",
         ));
     }
+    let subject_box = match &t.subject_box {
+        Some(b) => Some(
+            SubjectBox::from_array(*b.get_ref())
+                .map_err(|e| src.err(b, e.message, e.hint.unwrap_or_default()))?,
+        ),
+        None => None,
+    };
     Ok(CharacterEntry {
         name,
         image: base.join(image.get_ref()),
         mask: resolve(&t.mask),
+        subject_box,
         rig: resolve(&t.rig),
         settings,
         line,
@@ -829,6 +843,30 @@ name = "jump"
         assert_eq!(m.actions[1].overrides.length, Some(Length::Frames(10)));
         assert_eq!(m.actions[1].only, Some(vec!["hero".to_string()]));
         assert_eq!(m.actions[2].kind, ActionKind::Catalog(vec!["jump".into()]));
+    }
+
+    #[test]
+    fn a_character_box_is_read_and_checked() {
+        let m = parse(
+            "[[character]]\nimage = \"a.png\"\nbox = [4, 8, 100, 110]\n[[action]]\nname = \"idle\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.characters[0].subject_box,
+            SubjectBox::from_array([4, 8, 100, 110]).ok()
+        );
+        let e = err(
+            "[[character]]\nimage = \"a.png\"\nbox = [4, 8, 0, 110]\n[[action]]\nname = \"idle\"\n",
+        );
+        assert!(
+            e.starts_with("manifest.toml:3: the box 4,8,0,110 is empty"),
+            "{e}"
+        );
+        let e =
+            err("[[character]]\nimage = \"a.png\"\nbox = [4, 8]\n[[action]]\nname = \"idle\"\n");
+        assert!(e.starts_with("manifest.toml:3: key \"box\""), "{e}");
+        let e = err("[defaults]\nbox = [1, 2, 3, 4]\n[[character]]\nimage = \"a.png\"\n[[action]]\nname = \"idle\"\n");
+        assert!(e.contains("key \"box\" cannot be a default"), "{e}");
     }
 
     #[test]

@@ -127,6 +127,7 @@ pub fn to_request(
     Ok(Request {
         image: character.image.clone(),
         mask: character.mask.clone(),
+        subject_box: character.subject_box,
         engine: crate::defaults::ENGINE.into(),
         engine_options: crate::EngineOptions {
             rig: character.rig.clone(),

@@ -54,6 +54,18 @@ pub fn decode_rgba(bytes: &[u8], what: &str, max_pixels: u64) -> Result<RgbaImag
     Ok(image.into_rgba8())
 }
 
+/// Whether the file stores colour at a lower resolution than lightness, so hues bleed
+/// across edges: JPEG (nearly always 4:2:0 or 4:2:2) and lossy WebP (always 4:2:0).
+pub fn chroma_subsampled(bytes: &[u8]) -> bool {
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::Jpeg) => true,
+        // A lossy WebP has a `VP8 ` chunk (lossless ones have `VP8L`), right after the
+        // header or after an extended `VP8X` header and its optional chunks.
+        Ok(ImageFormat::WebP) => bytes.windows(4).take(4096).any(|w| w == b"VP8 "),
+        _ => false,
+    }
+}
+
 /// Names the format from the magic bytes, refusing anything we cannot decode.
 fn sniff(bytes: &[u8], what: &str) -> Result<ImageFormat> {
     let format = image::guess_format(bytes).ok();

@@ -1,28 +1,38 @@
 //! Separating a character from a plain background when the image has no alpha.
 //!
 //! Game art is usually drawn on a flat colour. We estimate that colour from the border,
-//! flood-fill it from the edges with a perceptual (CIE Lab) tolerance, open enclosed
-//! background-coloured holes, and un-mix the anti-aliased rim so the character does not
-//! carry a halo of the old background into the animation.
-
-use std::collections::VecDeque;
+//! flood-fill it from the edges with a perceptual (CIE Lab) tolerance, open only the
+//! enclosed regions that are really holes ([`super::holes`]: eye whites and teeth stay),
+//! and un-mix the anti-aliased rim so the character does not carry a halo of the old
+//! background into the animation.
 
 use image::RgbaImage;
-use kinema_core::{Error, Result};
+use kinema_core::Result;
 
+use super::holes::{open_real_holes, LARGE_HOLE_SHARE};
 use super::lab::{image_to_lab, srgb_to_lab, Lab};
+use super::plausible::cannot_separate;
+use super::regions::{border_indices, components, flood, Connectivity};
 
 /// ΔE under which a border pixel counts as "the background colour" when judging whether
 /// the border is plain at all; generous enough for JPEG noise and soft vignettes.
 const NEAR_PLAIN_DELTA_E: f32 = 12.0;
 /// Share of border pixels that must be near the background colour for matting to be trusted.
 const MIN_BORDER_DOMINANCE: f32 = 0.6;
-/// The mask must keep at least this share of pixels...
+/// The mask must keep at least this share of pixels (a small sprite on a big canvas is
+/// fine: the colour test is exact, unlike a graph cut's guess)...
 const MIN_COVERAGE: f32 = 0.002;
 /// ...and remove at least this share, else the separation did nothing useful.
 const MAX_COVERAGE: f32 = 0.97;
-/// A colour this many tolerances away from the background is surely foreground.
+/// A colour this many tolerances away from the background is surely foreground; closer
+/// than that it is "faint", the most that may separate a real hole from the outside.
 const STRONG_FACTOR: f32 = 2.0;
+/// Extra chroma tolerance (Lab a*b* units) for images with subsampled colour (JPEG, lossy
+/// WebP): 4:2:0 halves colour resolution, so a neighbour's hue bleeds a pixel or two into
+/// the background (a*b* off by up to ~10 in the samples) while lightness, kept at full
+/// resolution, stays within the noise. Without it a one-pixel gap between an arm and the
+/// body is sealed off and kept as paint.
+const SUBSAMPLED_CHROMA_SLACK: f32 = 8.0;
 /// Un-mixed alpha below this is noise on the background, not a character edge.
 const MIN_EDGE_ALPHA: f32 = 0.03;
 /// An edge pixel further than this (RGB units) from every bg→neighbour blend is a genuine
@@ -35,6 +45,19 @@ pub struct Background {
     pub rgb: [u8; 3],
     /// Lab ΔE within which a pixel is taken as background.
     pub tolerance: f32,
+    /// Added to the tolerance for chroma alone where colour was stored at lower resolution.
+    pub chroma_slack: f32,
+}
+
+impl Background {
+    /// How far `c` is from the background, in tolerances: at most 1 is background.
+    fn excess(&self, c: Lab, bg: Lab) -> f32 {
+        if self.chroma_slack == 0.0 {
+            return c.delta_e(bg) / self.tolerance;
+        }
+        let chroma = (c.a - bg.a).hypot(c.b - bg.b);
+        ((c.l - bg.l).abs() / self.tolerance).max(chroma / (self.tolerance + self.chroma_slack))
+    }
 }
 
 /// How to treat the rim between character and background.
@@ -46,27 +69,56 @@ pub enum Edges {
     Hard,
 }
 
-/// Replaces the alpha of an opaque image with a subject mask, or explains why it cannot.
-pub fn matte_plain_background(img: &mut RgbaImage, edges: Edges, what: &str) -> Result<Background> {
+/// The plain colour the image is drawn on, or `None` when its border is busy (a photo,
+/// a painted scene) and a flood fill would cut the subject apart. `subsampled_chroma`:
+/// the file stored colour at lower resolution than lightness (JPEG, lossy WebP).
+pub fn plain_background(img: &RgbaImage, subsampled_chroma: bool) -> Option<Background> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let border = border_indices(w, h, border_depth(w, h));
+    let lab: Vec<Lab> = border
+        .iter()
+        .map(|&i| {
+            let p = &img.as_raw()[i * 4..i * 4 + 3];
+            srgb_to_lab([p[0], p[1], p[2]])
+        })
+        .collect();
+    let mut bg = estimate_background(img.as_raw(), &lab, &border)?;
+    if subsampled_chroma {
+        bg.chroma_slack = SUBSAMPLED_CHROMA_SLACK;
+    }
+    Some(bg)
+}
+
+/// The border ring is two pixels deep where the image is big enough, so a one-pixel
+/// frame line does not pass for the background.
+fn border_depth(w: usize, h: usize) -> usize {
+    if w >= 16 && h >= 16 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Replaces the alpha of an opaque image drawn on `bg` with a subject mask, or explains
+/// why the result is not a character.
+pub fn matte_plain_background(
+    img: &mut RgbaImage,
+    bg: Background,
+    edges: Edges,
+    what: &str,
+) -> Result<()> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let lab = image_to_lab(img.as_raw());
-    let border = border_indices(w, h);
-    let bg = estimate_background(img.as_raw(), &lab, &border)
-        .ok_or_else(|| not_separable(what, "its border is not one plain colour"))?;
+    let border = border_indices(w, h, border_depth(w, h));
     let bg_lab = srgb_to_lab(bg.rgb);
-
-    let is_bg: Vec<bool> = lab
-        .iter()
-        .map(|&c| c.delta_e(bg_lab) <= bg.tolerance)
-        .collect();
+    let excess: Vec<f32> = lab.iter().map(|&c| bg.excess(c, bg_lab)).collect();
+    let is_bg: Vec<bool> = excess.iter().map(|&e| e <= 1.0).collect();
     // Pixels clearly unlike the background: the only colours a rim pixel may be a blend of.
     // Background noise just above the tolerance (JPEG ringing) must not act as one.
-    let strong: Vec<bool> = lab
-        .iter()
-        .map(|&c| c.delta_e(bg_lab) > STRONG_FACTOR * bg.tolerance)
-        .collect();
-    let mut transparent = flood_from_border(&is_bg, &border, w, h);
-    open_enclosed_holes(&is_bg, &mut transparent, w, h);
+    let strong: Vec<bool> = excess.iter().map(|&e| e > STRONG_FACTOR).collect();
+    let faint: Vec<bool> = strong.iter().map(|&s| !s).collect();
+    let mut transparent = flood(border.iter().copied(), &is_bg, w, h, Connectivity::Four);
+    open_real_holes(&is_bg, &faint, &mut transparent, w, h, LARGE_HOLE_SHARE);
 
     let src = img.as_raw().clone();
     let mut alpha: Vec<f32> = transparent
@@ -110,44 +162,20 @@ pub fn matte_plain_background(img: &mut RgbaImage, edges: Edges, what: &str) -> 
 
     let kept = out.chunks_exact(4).filter(|p| p[3] >= 128).count() as f32 / (w * h) as f32;
     if kept < MIN_COVERAGE {
-        return Err(not_separable(what, "nothing but background was found"));
+        return Err(cannot_separate(what, "nothing but background was found"));
     }
     if kept > MAX_COVERAGE {
-        return Err(not_separable(
+        return Err(cannot_separate(
             what,
             "almost nothing was recognised as background",
         ));
     }
-    Ok(bg)
-}
-
-fn not_separable(what: &str, why: &str) -> Error {
-    Error::image(format!(
-        "cannot separate the character in {what} from its background: {why}"
-    ))
-    .with_hint(
-        "give an image with transparency, put the character on a plain background, \
-             or pass --mask PATH (white or opaque = character, same size as the image)",
-    )
-}
-
-/// Pixels of the outer ring, two pixels deep where the image is big enough.
-fn border_indices(w: usize, h: usize) -> Vec<usize> {
-    let depth = if w >= 16 && h >= 16 { 2 } else { 1 };
-    let mut out = Vec::with_capacity(2 * depth * (w + h));
-    for y in 0..h {
-        for x in 0..w {
-            if x < depth || y < depth || x >= w - depth || y >= h - depth {
-                out.push(y * w + x);
-            }
-        }
-    }
-    out
+    Ok(())
 }
 
 /// The border's dominant colour and a noise-adapted tolerance, or `None` when the border
 /// is busy (a photo, a scene) and a flood fill would cut the subject apart.
-fn estimate_background(rgba: &[u8], lab: &[Lab], border: &[usize]) -> Option<Background> {
+fn estimate_background(rgba: &[u8], border_lab: &[Lab], border: &[usize]) -> Option<Background> {
     let bin = |i: usize| {
         let p = &rgba[i * 4..i * 4 + 3];
         (usize::from(p[0] >> 4) << 8) | (usize::from(p[1] >> 4) << 4) | usize::from(p[2] >> 4)
@@ -172,9 +200,9 @@ fn estimate_background(rgba: &[u8], lab: &[Lab], border: &[usize]) -> Option<Bac
     };
     let rgb = [median(0)?, median(1)?, median(2)?];
     let bg_lab = srgb_to_lab(rgb);
-    let mut near: Vec<f32> = border
+    let mut near: Vec<f32> = border_lab
         .iter()
-        .map(|&i| lab[i].delta_e(bg_lab))
+        .map(|&c| c.delta_e(bg_lab))
         .filter(|&d| d < NEAR_PLAIN_DELTA_E)
         .collect();
     if (near.len() as f32) < MIN_BORDER_DOMINANCE * border.len() as f32 {
@@ -185,117 +213,21 @@ fn estimate_background(rgba: &[u8], lab: &[Lab], border: &[usize]) -> Option<Bac
     Some(Background {
         rgb,
         tolerance: (spread * 1.5 + 3.0).clamp(4.0, NEAR_PLAIN_DELTA_E),
+        chroma_slack: 0.0,
     })
-}
-
-/// Background reachable from the border through background-coloured pixels (4-connected,
-/// so a one-pixel diagonal outline is enough to keep the fill out).
-fn flood_from_border(is_bg: &[bool], border: &[usize], w: usize, h: usize) -> Vec<bool> {
-    let mut seen = vec![false; w * h];
-    let mut queue: VecDeque<usize> = VecDeque::new();
-    for &i in border {
-        if is_bg[i] && !seen[i] {
-            seen[i] = true;
-            queue.push_back(i);
-        }
-    }
-    while let Some(i) = queue.pop_front() {
-        for j in neighbours4(i, w, h) {
-            if is_bg[j] && !seen[j] {
-                seen[j] = true;
-                queue.push_back(j);
-            }
-        }
-    }
-    seen
-}
-
-/// Opens enclosed background-coloured regions (the gap between arm and body) but keeps
-/// small specks, which in character art are eye glints and highlights, not holes.
-fn open_enclosed_holes(is_bg: &[bool], transparent: &mut [bool], w: usize, h: usize) {
-    let min_hole = ((w * h) / 2000).max(9);
-    let mut visited = transparent.to_vec();
-    let mut component = Vec::new();
-    for start in 0..w * h {
-        if visited[start] || !is_bg[start] {
-            continue;
-        }
-        component.clear();
-        visited[start] = true;
-        component.push(start);
-        let mut k = 0;
-        while k < component.len() {
-            let i = component[k];
-            k += 1;
-            for j in neighbours4(i, w, h) {
-                if is_bg[j] && !visited[j] {
-                    visited[j] = true;
-                    component.push(j);
-                }
-            }
-        }
-        if component.len() >= min_hole {
-            for &i in &component {
-                transparent[i] = true;
-            }
-        }
-    }
 }
 
 /// Drops tiny isolated islands (JPEG ringing, dust) that would otherwise float around
 /// the character; anything below 0.01% of the image is too small to be a body part.
 fn remove_specks(alpha: &mut [f32], w: usize, h: usize) {
     let max_speck = ((w * h) / 10_000).max(4);
-    let mut seen = vec![false; w * h];
-    let mut component = Vec::new();
-    for start in 0..w * h {
-        if seen[start] || alpha[start] < MIN_EDGE_ALPHA {
-            continue;
-        }
-        component.clear();
-        seen[start] = true;
-        component.push(start);
-        let mut k = 0;
-        while k < component.len() {
-            let i = component[k];
-            k += 1;
-            let (x, y) = ((i % w) as isize, (i / w) as isize);
-            for (dx, dy) in [
-                (-1, -1),
-                (0, -1),
-                (1, -1),
-                (-1, 0),
-                (1, 0),
-                (-1, 1),
-                (0, 1),
-                (1, 1),
-            ] {
-                let (nx, ny) = (x + dx, y + dy);
-                if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
-                    continue;
-                }
-                let j = ny as usize * w + nx as usize;
-                if !seen[j] && alpha[j] >= MIN_EDGE_ALPHA {
-                    seen[j] = true;
-                    component.push(j);
-                }
-            }
-        }
-        if component.len() <= max_speck {
-            for &i in &component {
-                alpha[i] = 0.0;
-            }
+    let visible: Vec<bool> = alpha.iter().map(|&a| a >= MIN_EDGE_ALPHA).collect();
+    let (labels, sizes) = components(&visible, w, h, Connectivity::Eight);
+    for (a, &l) in alpha.iter_mut().zip(&labels) {
+        if l != 0 && sizes[l as usize] <= max_speck {
+            *a = 0.0;
         }
     }
-}
-
-fn neighbours4(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
-    let (x, y) = (i % w, i / w);
-    let left = (x > 0).then(|| i - 1);
-    let right = (x + 1 < w).then(|| i + 1);
-    let up = (y > 0).then(|| i - w);
-    let down = (y + 1 < h).then(|| i + w);
-    [left, right, up, down].into_iter().flatten()
 }
 
 fn touches(transparent: &[bool], i: usize, w: usize, h: usize) -> bool {
@@ -395,7 +327,6 @@ fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use kinema_core::ErrorKind;
 
     pub const BG: [u8; 3] = [40, 120, 200];
     const FG: [u8; 3] = [230, 140, 40];
@@ -417,7 +348,7 @@ pub(crate) mod tests {
                         let fx = x as f32 + (sx as f32 + 0.5) / ss as f32 - 48.0;
                         let fy = y as f32 + (sy as f32 + 0.5) / ss as f32 - 48.0;
                         let r = (fx * fx + fy * fy).sqrt();
-                        let hole = ((fx - 12.0).powi(2) + (fy + 4.0).powi(2)).sqrt() < 7.0;
+                        let hole = ((fx - 12.0).powi(2) + (fy + 4.0).powi(2)).sqrt() < 11.0;
                         let ring = ((fx + 14.0).powi(2) + (fy - 6.0).powi(2)).sqrt();
                         let col = if r > 36.0 || hole {
                             None
@@ -448,6 +379,13 @@ pub(crate) mod tests {
         (img, truth)
     }
 
+    /// Plain-background matting as the loader runs it.
+    pub fn matte(img: &mut RgbaImage, edges: Edges, what: &str) -> Result<Background> {
+        let bg = plain_background(img, false).expect("a plain border");
+        matte_plain_background(img, bg, edges, what)?;
+        Ok(bg)
+    }
+
     fn iou(alpha: &[u8], truth: &[f32]) -> f32 {
         let (mut inter, mut union) = (0, 0);
         for (&a, &t) in alpha.iter().zip(truth) {
@@ -461,8 +399,7 @@ pub(crate) mod tests {
     #[test]
     fn recovers_the_mask_of_a_sprite_on_a_plain_colour() {
         let (mut img, truth) = synthetic_sprite();
-        let bg = matte_plain_background(&mut img, Edges::Unmix, "sprite")
-            .expect("plain background separates");
+        let bg = matte(&mut img, Edges::Unmix, "sprite").expect("plain background separates");
         assert_eq!(bg.rgb, BG);
         let alpha: Vec<u8> = img.pixels().map(|p| p.0[3]).collect();
         let score = iou(&alpha, &truth);
@@ -480,7 +417,7 @@ pub(crate) mod tests {
     #[test]
     fn unmixes_anti_aliased_edges() {
         let (mut img, truth) = synthetic_sprite();
-        matte_plain_background(&mut img, Edges::Unmix, "sprite").expect("separates");
+        matte(&mut img, Edges::Unmix, "sprite").expect("separates");
         let (mut checked, mut max_err) = (0, 0.0f32);
         for (i, &t) in truth.iter().enumerate() {
             if (0.2..0.8).contains(&t) {
@@ -499,33 +436,27 @@ pub(crate) mod tests {
     #[test]
     fn hard_edges_give_binary_alpha() {
         let (mut img, _) = synthetic_sprite();
-        matte_plain_background(&mut img, Edges::Hard, "sprite").expect("separates");
+        matte(&mut img, Edges::Hard, "sprite").expect("separates");
         assert!(img.pixels().all(|p| p.0[3] == 0 || p.0[3] == 255));
     }
 
     #[test]
-    fn a_noisy_photo_asks_for_a_mask() {
+    fn a_noisy_border_is_not_plain() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut img = RgbaImage::from_fn(80, 60, |_, _| {
+        let img = RgbaImage::from_fn(80, 60, |_, _| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             let b = state.to_le_bytes();
             image::Rgba([b[0], b[1], b[2], 255])
         });
-        let e = matte_plain_background(&mut img, Edges::Unmix, "photo.jpg")
-            .expect_err("noise cannot be matted");
-        assert_eq!(e.kind, ErrorKind::Image);
-        assert!(
-            e.hint.as_deref().is_some_and(|h| h.contains("--mask")),
-            "{e}"
-        );
+        assert!(plain_background(&img, false).is_none());
     }
 
     #[test]
     fn a_plain_canvas_has_no_character() {
         let mut img = RgbaImage::from_pixel(40, 40, image::Rgba([255, 255, 255, 255]));
-        let e = matte_plain_background(&mut img, Edges::Unmix, "blank.png").expect_err("empty");
+        let e = matte(&mut img, Edges::Unmix, "blank.png").expect_err("empty");
         assert!(e.message.contains("nothing but background"), "{e}");
     }
 }

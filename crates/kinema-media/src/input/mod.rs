@@ -1,24 +1,41 @@
 //! Turning a user's image file into a [`Character`]: decode, find the subject, classify.
+//!
+//! The subject comes from, in order: a user's `--mask`; the image's own alpha; a plain
+//! background colour removed by flood fill ([`matting`]); or, for photos and painted
+//! backgrounds, a graph cut on colour models ([`grabcut`]) seeded from the centre or from
+//! a `--box`. With a box, everything outside it is background whichever way the subject
+//! was found.
 
 mod decode;
+mod grabcut;
+mod holes;
 mod lab;
 mod mask;
 mod matting;
 mod pixel_art;
+mod plausible;
+mod regions;
+mod subject_box;
 
 use std::path::{Path, PathBuf};
 
+use image::RgbaImage;
 use kinema_core::{Character, Error, Frame, Limits, Result};
 
 pub use decode::{decode_rgba, MIN_SIDE, SUPPORTED_INPUTS};
 pub use lab::{srgb_to_lab, Lab};
 pub use pixel_art::is_pixel_art;
+pub use plausible::is_separation_failure;
+pub use subject_box::SubjectBox;
 
 /// How to read a character image.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
     /// A subject mask for images whose background Kinema cannot remove by itself.
     pub mask: Option<PathBuf>,
+    /// Where the character is (`--box`): seeds the foreground extraction of photos, and
+    /// everything outside it is background.
+    pub subject_box: Option<SubjectBox>,
     /// Largest accepted `width * height`, checked from the header before decoding.
     pub max_pixels: u64,
 }
@@ -27,6 +44,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             mask: None,
+            subject_box: None,
             max_pixels: Limits::default().max_input_pixels,
         }
     }
@@ -54,6 +72,9 @@ pub fn decode_character(bytes: &[u8], name: &str, opts: &LoadOptions) -> Result<
 
 fn decode_named(bytes: &[u8], name: &str, shown: &str, opts: &LoadOptions) -> Result<Character> {
     let mut img = decode_rgba(bytes, shown, opts.max_pixels)?;
+    if let Some(b) = &opts.subject_box {
+        b.check_within(img.width(), img.height())?;
+    }
     if let Some(mask_path) = &opts.mask {
         let mask_bytes = read_file(mask_path, "mask")?;
         let mask_name = mask_path.display().to_string();
@@ -71,16 +92,16 @@ fn decode_named(bytes: &[u8], name: &str, shown: &str, opts: &LoadOptions) -> Re
             .with_hint("check that the right layer was exported"));
         }
     } else {
-        // Few colours alone do not make pixel art (coarse anti-aliasing has few too); hard
-        // edges do. Un-mix first, and re-matte hard if almost no rim pixel was a blend.
-        let mut unmixed = img.clone();
-        matting::matte_plain_background(&mut unmixed, matting::Edges::Unmix, shown)?;
-        if pixel_art::could_be_pixel_art(&img)
-            && pixel_art::soft_rim_share(&unmixed) < pixel_art::MAX_SOFT_RIM_SHARE
-        {
-            matting::matte_plain_background(&mut img, matting::Edges::Hard, shown)?;
-        } else {
-            img = unmixed;
+        let subsampled = decode::chroma_subsampled(bytes);
+        matte_opaque(&mut img, subsampled, opts.subject_box, shown)?;
+    }
+    if let Some(b) = &opts.subject_box {
+        b.clear_outside(&mut img);
+        if img.pixels().all(|p| p.0[3] == 0) {
+            return Err(Error::invalid(
+                format!("the box {b} holds no part of the character in {shown}"),
+                "draw the box around the character (X,Y is its top-left corner, in pixels)",
+            ));
         }
     }
     let pixel_art = is_pixel_art(&img);
@@ -90,6 +111,31 @@ fn decode_named(bytes: &[u8], name: &str, shown: &str, opts: &LoadOptions) -> Re
         pixel_art,
         name: name.to_string(),
     })
+}
+
+/// Finds the subject of an image without alpha: by its plain background where it has one,
+/// else by a graph cut.
+fn matte_opaque(
+    img: &mut RgbaImage,
+    subsampled_chroma: bool,
+    subject_box: Option<SubjectBox>,
+    shown: &str,
+) -> Result<()> {
+    let Some(bg) = matting::plain_background(img, subsampled_chroma) else {
+        return grabcut::extract_foreground(img, subject_box, shown);
+    };
+    // Few colours alone do not make pixel art (coarse anti-aliasing has few too); hard
+    // edges do. Un-mix first, and re-matte hard if almost no rim pixel was a blend.
+    let mut unmixed = img.clone();
+    matting::matte_plain_background(&mut unmixed, bg, matting::Edges::Unmix, shown)?;
+    if pixel_art::could_be_pixel_art(img)
+        && pixel_art::soft_rim_share(&unmixed) < pixel_art::MAX_SOFT_RIM_SHARE
+    {
+        matting::matte_plain_background(img, bg, matting::Edges::Hard, shown)
+    } else {
+        *img = unmixed;
+        Ok(())
+    }
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {

@@ -33,6 +33,23 @@ pub struct UploadForm {
     file: String,
 }
 
+/// What an upload's answer reports about the image.
+struct UploadFacts {
+    width: u32,
+    height: u32,
+    pixel_art: bool,
+}
+
+impl From<&kinema_core::Character> for UploadFacts {
+    fn from(c: &kinema_core::Character) -> Self {
+        UploadFacts {
+            width: c.width(),
+            height: c.height(),
+            pixel_art: c.pixel_art,
+        }
+    }
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -52,11 +69,24 @@ pub async fn store_image(state: &AppState, owner: &Owner, bytes: Vec<u8>) -> Api
     let max_pixels = state.config.max_pixels;
     let (character, bytes) = tokio::task::spawn_blocking(move || {
         let opts = kinema_media::LoadOptions {
-            mask: None,
             max_pixels,
+            ..Default::default()
         };
-        kinema_media::decode_character(&bytes, "the uploaded image", &opts)
-            .map(|character| (character, bytes))
+        let character = match kinema_media::decode_character(&bytes, "the uploaded image", &opts) {
+            Ok(c) => UploadFacts::from(&c),
+            // A photo whose subject the automatic cut cannot find is still a good upload:
+            // the task may point at the character with `box`, and is refused if it does not.
+            Err(e) if kinema_media::is_separation_failure(&e) => {
+                let img = kinema_media::decode_rgba(&bytes, "the uploaded image", max_pixels)?;
+                UploadFacts {
+                    width: img.width(),
+                    height: img.height(),
+                    pixel_art: false,
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        Ok((character, bytes))
     })
     .await
     .map_err(|e| ApiError::internal(format!("the image check crashed: {e}")))?
@@ -72,8 +102,8 @@ pub async fn store_image(state: &AppState, owner: &Owner, bytes: Vec<u8>) -> Api
     let row = UploadRow {
         id: id.clone(),
         owner: owner.0.clone(),
-        width: character.width(),
-        height: character.height(),
+        width: character.width,
+        height: character.height,
         pixel_art: character.pixel_art,
         bytes: len as u64,
     };

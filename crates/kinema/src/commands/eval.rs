@@ -27,7 +27,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ));
     };
     let clip = kinema_media::read_clip(clip_path)?;
-    let character = super::load_character(reference, &args.mask)?;
+    let character = super::load_character(reference, &args.mask, args.subject_box)?;
     let report = kinema_metrics::evaluate(&clip, &character.image)?;
     if args.json {
         print_json(&report)?;

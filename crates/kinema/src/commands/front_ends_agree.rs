@@ -107,7 +107,7 @@ fn every_front_end_reads_images_with_the_same_pixel_limit() {
     let limit = defaults::limits().max_input_pixels;
     assert_eq!(config().max_pixels, limit, "service uploads");
     assert_eq!(
-        defaults::load_options(None).max_pixels,
+        defaults::load_options(None, None).max_pixels,
         limit,
         "CLI and batch"
     );

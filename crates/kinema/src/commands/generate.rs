@@ -49,6 +49,7 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
     Ok(Request {
         image: args.image.clone(),
         mask: args.mask.clone(),
+        subject_box: args.subject_box,
         engine: args.engine.clone(),
         engine_options: kinema_jobs::EngineOptions {
             rig: args.rig.clone(),

@@ -12,7 +12,7 @@ pub fn run(args: RigArgs) -> Result<()> {
     if let Some(overlay) = &args.overlay {
         inputs.check_file(overlay)?;
     }
-    let character = super::load_character(&args.image, &args.mask)?;
+    let character = super::load_character(&args.image, &args.mask, args.subject_box)?;
     let rig = kinema_rig::auto_rig(&character)?;
     let mut targets = vec![];
     if let Some(path) = &args.overlay {
