@@ -35,8 +35,23 @@ const FRONT_SYMMETRY: f32 = 0.88;
 /// Mirror IoU below this is a profile.
 const SIDE_SYMMETRY: f32 = 0.72;
 
-/// The best mirror IoU of `mask` over vertical axes, with the axis (in pixels) it was found at.
+/// Longest side the symmetry search works at: every axis is tried against every pixel, so
+/// a large character is measured on a smaller copy (the ratio does not need the detail).
+const SYMMETRY_SIDE: usize = 128;
+
+/// The best mirror IoU of `mask` over vertical axes, with the axis (in `mask`'s pixels) it
+/// was found at.
 pub(crate) fn mirror_symmetry(mask: &Mask) -> (f32, f32) {
+    let longest = mask.width.max(mask.height);
+    if longest > SYMMETRY_SIDE {
+        let k = SYMMETRY_SIDE as f32 / longest as f32;
+        let small = mask.resized(
+            ((mask.width as f32 * k).round() as usize).max(1),
+            ((mask.height as f32 * k).round() as usize).max(1),
+        );
+        let (iou, axis) = mirror_symmetry(&small);
+        return (iou, axis / k);
+    }
     let Some((x0, _, x1, _)) = mask.bounds() else {
         return (1.0, 0.0);
     };
