@@ -4,59 +4,28 @@
 
 mod common;
 
-use common::{load, ALL_SAMPLES};
-use kinema_core::{ClipSpec, Engine, Job, Progress};
+use common::{load, render, ALL_SAMPLES};
 use kinema_metrics::Cleanliness;
-use kinema_rig::{auto_rig, MotionLibrary, RigEngine};
+use kinema_rig::{auto_rig, MotionLibrary};
 
 /// What the artist's walk cycle measures against its idle pose is +0.003; see
 /// kinema-metrics' `the_artists_frames_are_clean_against_the_idle_pose`.
 const THIN_EXCESS_LIMIT: f64 = 0.004;
 
-fn quiet(_: Progress) {}
-
 #[test]
 fn every_sample_and_action_stays_clean() {
-    let engine = RigEngine::new();
     let mut failures = Vec::new();
     let mut table = String::new();
     for name in ALL_SAMPLES {
         let c = load(name);
         // The input pose on the clip's canvas: a one-frame one-shot starts at rest.
-        let still = ClipSpec {
-            frames: 1,
-            fps: 12,
-            seed: 1,
-            looping: false,
-        };
-        let job = Job {
-            character: &c,
-            prompt: "idle",
-            spec: &still,
-        };
-        let rest = engine.generate(job, &quiet).unwrap().clip.frames.remove(0);
+        let rest = render(&c, "idle", 1, 1, false).frames.remove(0);
         let kind = auto_rig(&c).unwrap().kind;
         for a in MotionLibrary::builtin().motions() {
             if a.for_kind(kind).is_none() {
                 continue; // an animal's gait on a person, say
             }
-            let spec = ClipSpec {
-                frames: 24,
-                fps: 12,
-                seed: 1,
-                looping: a.looping,
-            };
-            let clip = engine
-                .generate(
-                    Job {
-                        character: &c,
-                        prompt: &a.name,
-                        spec: &spec,
-                    },
-                    &quiet,
-                )
-                .unwrap()
-                .clip;
+            let clip = render(&c, &a.name, 24, 1, a.looping);
             let m = Cleanliness::against(&rest, &clip.frames).expect("rig clips are cut-outs");
             table.push_str(&format!(
                 "{name:<24} {:<8} pieces {}..{} ({} frames over) thin {:+.4} (frame {})\n",

@@ -4,12 +4,8 @@
 
 mod common;
 
-use common::load;
-use kinema_core::{ClipSpec, Engine, Job, Progress};
+use common::{load, render};
 use kinema_metrics::{cycle_match, gap_closed};
-use kinema_rig::RigEngine;
-
-fn quiet(_: Progress) {}
 
 #[test]
 fn walk_closes_the_gap_to_the_artists_cycle() {
@@ -18,18 +14,7 @@ fn walk_closes_the_gap_to_the_artists_cycle() {
         .map(|i| load(&format!("femaleAdventurer_walk{i}")).image)
         .collect();
     let static_score = cycle_match(&artist, std::slice::from_ref(&idle.image)).unwrap();
-    let spec = ClipSpec {
-        frames: 24,
-        fps: 12,
-        seed: 0,
-        looping: true,
-    };
-    let job = Job {
-        character: &idle,
-        prompt: "walk",
-        spec: &spec,
-    };
-    let clip = RigEngine::new().generate(job, &quiet).unwrap().clip;
+    let clip = render(&idle, "walk", 24, 0, true);
     let score = cycle_match(&artist, &clip.frames).unwrap();
     let closed = gap_closed(static_score, score);
     eprintln!("static {static_score:.4} walk {score:.4} gap closed {closed:.3}");

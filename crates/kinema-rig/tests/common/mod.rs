@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use kinema_core::{Character, Frame};
+use kinema_core::{Character, Clip, ClipSpec, Engine, Frame, Job};
 
 pub const SAMPLES: [&str; 5] = [
     "femaleAdventurer_idle",
@@ -157,4 +157,23 @@ pub fn upscale(f: &Frame, k: u32) -> Frame {
         }
     }
     out
+}
+
+/// `frames` frames of `prompt` at 12 fps on the default rig engine (panics on an error).
+pub fn render(character: &Character, prompt: &str, frames: u32, seed: u64, looping: bool) -> Clip {
+    let spec = ClipSpec {
+        frames,
+        fps: 12,
+        seed,
+        looping,
+    };
+    let job = Job {
+        character,
+        prompt,
+        spec: &spec,
+    };
+    kinema_rig::RigEngine::new()
+        .generate(job, &|_| {})
+        .unwrap_or_else(|e| panic!("{} / {prompt}: {e}", character.name))
+        .clip
 }
