@@ -1,17 +1,26 @@
-//! Building blocks shared by the video models: 3D convolutions (plain and causal) and the
-//! channel RMS norm, with a CPU fast path where candle has no kernel of its own.
+//! Building blocks shared by the video models: 3D convolutions (plain, causal and time-only),
+//! the channel RMS norm and GroupNorm, gated activations and timestep embeddings, with a CPU
+//! fast path where candle has no kernel of its own.
 
+pub mod activations;
 pub mod attention;
 mod attention_cpu;
+pub mod conv2d;
 pub mod conv3d;
 mod conv3d_cpu;
 mod conv3d_winograd;
 pub mod fastmath;
+pub mod group_norm;
 pub mod norm;
+pub mod temporal_conv;
+pub mod timestep;
 mod winograd_transforms;
 
+pub use conv2d::Conv2d;
 pub use conv3d::{CausalConv3d, Conv3d, Conv3dConfig, CpuConvKernel, Pad3d};
+pub use group_norm::GroupNorm;
 pub use norm::ChannelRmsNorm;
+pub use temporal_conv::TemporalConv;
 
 use kinema_core::{Error, Result};
 
