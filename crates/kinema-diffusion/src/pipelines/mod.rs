@@ -17,6 +17,7 @@ pub mod model_index;
 pub mod noise;
 pub mod svd;
 pub mod svd_image;
+pub mod svd_memory;
 pub mod wan_i2v;
 
 pub use model_index::ModelIndex;

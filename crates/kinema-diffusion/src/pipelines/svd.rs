@@ -87,7 +87,7 @@ pub struct SvdOptions {
     pub device: Device,
 }
 
-/// Which stage is running, for progress reports.
+/// Which stage is running, for progress reports (denoising reports 0 before its first step).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SvdStage {
     EncodingImage,
@@ -412,6 +412,7 @@ impl SvdPipeline {
             .map_err(tensor_err("initial latents"))?;
         let timesteps = scheduler.timesteps().to_vec();
         let total = timesteps.len();
+        progress(SvdStage::Denoising { done: 0, total });
         for (i, &t) in timesteps.iter().enumerate() {
             let scaled = scheduler.scale_model_input(&latents)?;
             let run = |image: &Tensor, embedding: &Tensor| -> Result<Tensor> {
