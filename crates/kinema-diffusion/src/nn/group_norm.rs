@@ -17,7 +17,7 @@ use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 use rayon::prelude::*;
 
-use super::CandleContext;
+use super::{with_cpu_f32, CandleContext};
 
 /// `GroupNorm(groups, channels, eps, affine=True)`.
 pub struct GroupNorm {
@@ -115,12 +115,15 @@ impl GroupNorm {
 
     fn run_cpu(&self, x: &Tensor, frames: usize, silu: bool) -> Result<Tensor> {
         let dims = x.dims().to_vec();
-        let dtype = x.dtype();
-        let data = x
-            .to_dtype(DType::F32)
-            .and_then(|x| x.flatten_all())
-            .and_then(|x| x.to_vec1::<f32>())
+        let out = with_cpu_f32(x, |data| self.normalise(data, &dims, frames, silu))
             .ctx(|| "group norm input".into())?;
+        Tensor::from_vec(out, dims, &Device::Cpu)
+            .and_then(|t| t.to_dtype(x.dtype()))
+            .ctx(|| "group norm output".into())
+    }
+
+    /// Statistics per (item run, group), then the normalised (and activated) rows.
+    fn normalise(&self, data: &[f32], dims: &[usize], frames: usize, silu: bool) -> Vec<f32> {
         let (c, g) = (self.channels, self.groups);
         let cg = c / g;
         let spatial: usize = dims[2..].iter().product();
@@ -158,9 +161,7 @@ impl GroupNorm {
                 let shift = self.bias[ch] - mean * scale;
                 normalise_row(src, dst, scale, shift, silu);
             });
-        Tensor::from_vec(out, dims, &Device::Cpu)
-            .and_then(|t| t.to_dtype(dtype))
-            .ctx(|| "group norm output".into())
+        out
     }
 
     fn run_generic(&self, x: &Tensor, frames: usize, silu: bool) -> Result<Tensor> {

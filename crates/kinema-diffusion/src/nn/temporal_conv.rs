@@ -13,7 +13,7 @@ use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 use rayon::prelude::*;
 
-use super::CandleContext;
+use super::{with_cpu_f32, CandleContext};
 
 enum Weights {
     /// `[kt][O][C]` f32, for the GEMM kernel.
@@ -110,12 +110,10 @@ impl TemporalConv {
         match &self.weights {
             Weights::Cpu { taps, bias } => {
                 let dtype = x.dtype();
-                let data = x
-                    .to_dtype(DType::F32)
-                    .and_then(|x| x.flatten_all())
-                    .and_then(|x| x.to_vec1::<f32>())
-                    .ctx(|| "temporal conv input".into())?;
-                let out = self.cpu(&data, taps, bias.as_deref(), n, frames, h * w);
+                let out = with_cpu_f32(x, |data| {
+                    self.cpu(data, taps, bias.as_deref(), n, frames, h * w)
+                })
+                .ctx(|| "temporal conv input".into())?;
                 Tensor::from_vec(out, (n, self.c_out, h, w), &Device::Cpu)
                     .and_then(|t| t.to_dtype(dtype))
                     .ctx(|| "temporal conv output".into())

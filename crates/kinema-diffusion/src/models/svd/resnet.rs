@@ -10,7 +10,7 @@ use candle_core::{DType, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use kinema_core::Result;
 
-use crate::nn::activations::silu_tensor;
+use crate::nn::activations::{silu_tensor, weighted_sum};
 use crate::nn::conv2d::resize_nearest;
 use crate::nn::{CandleContext, Conv2d, GroupNorm, TemporalConv};
 use crate::weights::{self, linear};
@@ -163,10 +163,7 @@ impl AlphaBlender {
 
     pub fn blend(&self, spatial: &Tensor, temporal: &Tensor) -> Result<Tensor> {
         let (a, b) = self.coefficients(spatial.dtype());
-        (spatial
-            .affine(a, 0.0)
-            .and_then(|s| s + temporal.affine(b, 0.0)?))
-        .ctx(|| "alpha blend".into())
+        weighted_sum(spatial, a, temporal, b).ctx(|| "alpha blend".into())
     }
 }
 
