@@ -90,6 +90,11 @@ PLAIN_UNET = dict(block_out_channels=(32, 32), layers_per_block=1, in_channels=8
                   up_block_types=("UpBlockSpatioTemporal",) * 2, cross_attention_dim=12,
                   num_attention_heads=2, projection_class_embeddings_input_dim=24,
                   addition_time_embed_dim=8)
+# Layers per level as a list, (2, 1), which the up path reads reversed: the inner up block
+# has two residual blocks (skips from level two's layer and level one's downsampler), the
+# outer one three (level one's two layers and conv_in).
+LAYERS2_UNET = dict(PLAIN_UNET, layers_per_block=(2, 1), cross_attention_dim=6,
+                    projection_class_embeddings_input_dim=9, addition_time_embed_dim=3)
 # One level each (the case budget fits no more): cross-attention down blocks with two
 # transformer layers per block (also in the mid block), and cross-attention up blocks.
 CROSS_DOWN_UNET = dict(block_out_channels=(32,), layers_per_block=1,
@@ -247,6 +252,7 @@ def make_unet_cases(out_dir, full=False):
         ("svd_unet_plain_odd", PLAIN_UNET, 1, 5, 5, 7, 4001, EPS_PROBE),
         ("svd_unet_cross_down", CROSS_DOWN_UNET, 2, 4, 4, 6, 4002, EPS_PROBE),
         ("svd_unet_cross_up", CROSS_UP_UNET, 1, 2, 3, 5, 4004, EPS_PROBE),
+        ("svd_unet_layers2", LAYERS2_UNET, 1, 3, 6, 10, 4005, 1.0),
     ]
     if full:
         cases = [("svd_unet_test", TEST_UNET, 2, 3, 8, 8, 4003, 1.0)]
