@@ -8,11 +8,19 @@ for Kinema's engine and CLI tests:
   image_encoder/ (CLIP vision, saved with the `vision_model.` key prefix that transformers 4
   wrote for the released checkpoints) and image_processor/, a 16-channel VAE, and a
   transformer with image_dim and added_kv_proj_dim.
+- `--variant svd`: a Stable Video Diffusion layout (stabilityai/stable-video-diffusion-img2vid-xt:
+  model_index.json, feature_extractor/, image_encoder/, scheduler/, unet/, vae/) with SVD-XT's
+  scheduler config, a one-level U-Net (no layers in its down block) and VAE at 32 channels
+  (GroupNorm's minimum), and a
+  CLIP at 224 pixels (the size diffusers resizes decoded images to). Weights are float16 to
+  keep the folder small; Kinema and diffusers both load them as float32.
 
     python tools/reference/make_tiny_model.py \
         --out crates/kinema-diffusion/tests/models/wan-tiny-ti2v
     python tools/reference/make_tiny_model.py --variant i2v \
         --out crates/kinema-diffusion/tests/models/wan-tiny-i2v
+    python tools/reference/make_tiny_model.py --variant svd \
+        --out crates/kinema-diffusion/tests/models/tiny-svd
 
 The networks have the real architecture at toy widths (the transformer and VAE configs of
 diffusers' fast test tests/pipelines/wan/test_wan_22_image_to_video.py, a 2-layer umT5 with
@@ -97,6 +105,40 @@ def build_i2v():
                                    expand_timesteps=False)
 
 
+def build_svd():
+    from make_svd_fixtures import FLAT_UNET, FLAT_VAE, SVD_EULER, _clip, _unet, _vae
+    from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
+    from transformers import CLIPImageProcessor
+
+    # No layers in the down block (the up block keeps one): the smallest complete U-Net.
+    # sample_size 64 (latents; the VAE keeps pixel size) makes the engine default to a
+    # 64-pixel picture, quick for a random-weight model.
+    unet = _unet(dict(FLAT_UNET, layers_per_block=0, sample_size=64), 20)
+    vae = _vae(FLAT_VAE, 21)
+    encoder = _clip(22, hidden_size=32, intermediate_size=37, num_attention_heads=4,
+                    num_hidden_layers=2, projection_dim=16, image_size=224, patch_size=14)
+    pipe = StableVideoDiffusionPipeline(
+        vae=vae, image_encoder=encoder, unet=unet,
+        scheduler=EulerDiscreteScheduler(**SVD_EULER),
+        feature_extractor=CLIPImageProcessor(crop_size=224, size=224))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def smoke_svd(pipe, out):
+    """Runs the saved folder in diffusers (float16 weights loaded as float32)."""
+    from diffusers import StableVideoDiffusionPipeline
+    from PIL import Image
+
+    loaded = StableVideoDiffusionPipeline.from_pretrained(out, torch_dtype=torch.float32)
+    loaded.set_progress_bar_config(disable=True)
+    with torch.no_grad():
+        frames = loaded(Image.new("RGB", (40, 24), (0, 255, 0)), height=24, width=40,
+                        num_frames=3, num_inference_steps=2, decode_chunk_size=2,
+                        output_type="pt").frames
+    assert frames.shape == (1, 3, 3, 24, 40), frames.shape
+
+
 def _prefix_vision_keys(folder):
     """Rewrites image_encoder/model.safetensors with `vision_model.` keys, as transformers 4
     saved CLIPVisionModel (and as the released Wan2.1 checkpoints hold them)."""
@@ -113,9 +155,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder to (re)create")
-    parser.add_argument("--variant", choices=["ti2v", "i2v"], default="ti2v")
+    parser.add_argument("--variant", choices=["ti2v", "i2v", "svd"], default="ti2v")
     args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    if args.variant == "svd":
+        from make_svd_fixtures import _half_pipeline
+
+        pipe = build_svd()
+        if os.path.isdir(args.out):
+            shutil.rmtree(args.out)
+        _half_pipeline(pipe).save_pretrained(args.out)
+        smoke_svd(pipe, args.out)
+        return report_size(args.out)
     pipe = build() if args.variant == "ti2v" else build_i2v()
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)
@@ -132,9 +183,13 @@ def main(argv=None):
                    negative_prompt_embeds=torch.zeros_like(embeds), height=32, width=32,
                    num_frames=5, num_inference_steps=2, output_type="pt").frames
     assert out.shape == (1, 5, 3, 32, 32), out.shape
+    return report_size(args.out)
+
+
+def report_size(out):
     size = sum(os.path.getsize(os.path.join(root, f))
-               for root, _, files in os.walk(args.out) for f in files)
-    print(f"wrote {args.out}: {size / 1024:.0f} KiB")
+               for root, _, files in os.walk(out) for f in files)
+    print(f"wrote {out}: {size / 1024:.0f} KiB")
     return 0
 
 

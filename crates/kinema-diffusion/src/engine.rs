@@ -1,5 +1,6 @@
-//! The `wan` engine: a character image and a prompt → a clip, with Wan2.2 TI2V-5B or a
-//! Wan2.1 I2V checkpoint (diffusers layout) on candle.
+//! The diffusion engines: `wan` (here) — a character image and a prompt → a clip, with
+//! Wan2.2 TI2V-5B or a Wan2.1 I2V checkpoint (diffusers layout) on candle — and `svd`
+//! ([`SvdEngine`], Stable Video Diffusion). Both share the layout and keying below.
 //!
 //! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`key`]),
 //! estimate memory and refuse what will not fit, encode the prompt and the negative prompt
@@ -15,11 +16,18 @@
 mod key;
 mod layout;
 mod settings;
+mod svd;
+mod svd_settings;
 
 pub use crate::pipelines::image::Filter;
 pub use key::{choose_key, compose, key_out, lab, ChromaKey, KEY_CANDIDATES};
 pub use layout::{plan, Layout, MARGIN};
 pub use settings::{dtype_label, parse_dtype, DeviceChoice, WanSettings, WAN_NEGATIVE_PROMPT};
+pub use svd::{MotionReader, PromptMotion, SvdEngine};
+pub use svd_settings::{
+    SvdSettings, DEFAULT_FPS_ID, DEFAULT_MOTION_BUCKET, MAX_FRAMES as SVD_MAX_FRAMES,
+    SVD_DEFAULT_MODEL,
+};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

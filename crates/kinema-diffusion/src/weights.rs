@@ -247,6 +247,14 @@ pub fn linear(vb: &VarBuilder, input: usize, output: usize) -> Result<candle_nn:
     ))
 }
 
+/// `nn.Linear(input, output, bias=False)` at `vb`, shape-checked.
+pub fn linear_no_bias(vb: &VarBuilder, input: usize, output: usize) -> Result<candle_nn::Linear> {
+    Ok(candle_nn::Linear::new(
+        get(vb, &[output, input], "weight")?,
+        None,
+    ))
+}
+
 /// Fetches `name` under `vb` with an exact `shape`, naming the full key on failure.
 pub fn get(vb: &VarBuilder, shape: &[usize], name: &str) -> Result<Tensor> {
     let key = if vb.prefix().is_empty() {

@@ -7,7 +7,7 @@ use kinema_core::{Engine, Error, Result};
 use kinema_rig::MotionLibrary;
 
 /// Engine names accepted by `--engine`, in the order they are listed to users.
-pub const ENGINE_NAMES: &[&str] = &["rig", "wan"];
+pub const ENGINE_NAMES: &[&str] = &["rig", "wan", "svd"];
 
 /// Settings a front end may pass to an engine. Each engine reads the ones it understands
 /// and refuses, by name, the ones that make no sense for it, so a user who sets
@@ -33,13 +33,27 @@ pub struct EngineOptions {
     pub device: Option<String>,
     /// Diffusion engines: `f32`, `bf16` or `f16`.
     pub dtype: Option<String>,
+    /// Diffusion engines: longer side of the picture the model generates.
+    pub resolution: Option<u32>,
+    /// svd: motion bucket (0–255) instead of the prompt's.
+    pub motion_bucket: Option<u32>,
+    /// svd: noise added to the conditioning image.
+    pub noise_aug: Option<f32>,
+    /// svd: conditioning frame rate minus one instead of the prompt's.
+    pub fps_id: Option<u32>,
+    /// svd: guidance of the first frame.
+    pub min_guidance: Option<f32>,
+    /// svd: guidance of the last frame.
+    pub max_guidance: Option<f32>,
+    /// svd: frames the VAE decodes at once.
+    pub decode_chunk: Option<u32>,
 }
 
 impl EngineOptions {
     /// Names of the diffusion-only settings that are set, for engines that have none.
     fn diffusion_settings_given(&self) -> Vec<&'static str> {
         let mut given = Vec::new();
-        let flags: [(&'static str, bool); 7] = [
+        let flags: [(&'static str, bool); 8] = [
             ("--model", self.model.is_some()),
             ("--steps", self.steps.is_some()),
             ("--guidance", self.guidance.is_some()),
@@ -47,12 +61,14 @@ impl EngineOptions {
             ("--negative-prompt", self.negative_prompt.is_some()),
             ("--device", self.device.is_some()),
             ("--dtype", self.dtype.is_some()),
+            ("--resolution", self.resolution.is_some()),
         ];
         for (flag, set) in flags {
             if set {
                 given.push(flag);
             }
         }
+        given.extend(crate::svd::svd_only_flags(self));
         given
     }
 }
@@ -85,6 +101,7 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
             }))
         }
         "wan" => build_wan(options),
+        "svd" => crate::svd::build_svd(options),
         other => Err(Error::invalid(
             format!("unknown engine `{other}`"),
             format!("available engines: {}", ENGINE_NAMES.join(", ")),
@@ -110,6 +127,17 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
             "drop --motions, or use --engine rig (wan reads the prompt as free text)",
         ));
     }
+    let svd_only = crate::svd::svd_only_flags(options);
+    if !svd_only.is_empty() {
+        return Err(Error::invalid(
+            format!(
+                "{} only appl{} to the `svd` engine, not to `wan`",
+                svd_only.join(", "),
+                if svd_only.len() == 1 { "ies" } else { "y" }
+            ),
+            "drop them, or use --engine svd",
+        ));
+    }
     let defaults = WanSettings::default();
     let settings = WanSettings {
         steps: options.steps.map_or(defaults.steps, |s| s as usize),
@@ -121,6 +149,7 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
             None => defaults.device,
         },
         dtype: options.dtype.as_deref().map(parse_dtype).transpose()?,
+        resolution: options.resolution.unwrap_or(defaults.resolution),
         ..defaults
     };
     let model = options
@@ -163,10 +192,18 @@ mod tests {
             .join("../kinema-diffusion/tests/models/wan-tiny-ti2v")
             .display()
             .to_string();
+        let tiny_svd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../kinema-diffusion/tests/models/tiny-svd")
+            .display()
+            .to_string();
         for name in ENGINE_NAMES {
             let options = match *name {
                 "wan" => EngineOptions {
                     model: Some(tiny_wan.clone()),
+                    ..Default::default()
+                },
+                "svd" => EngineOptions {
+                    model: Some(tiny_svd.clone()),
                     ..Default::default()
                 },
                 _ => EngineOptions::default(),
@@ -175,7 +212,7 @@ mod tests {
         }
         let err = engine_by_name("sora").err().unwrap();
         assert!(
-            err.to_string().contains("available engines: rig, wan"),
+            err.to_string().contains("available engines: rig, wan, svd"),
             "{err}"
         );
     }
@@ -191,6 +228,12 @@ mod tests {
         let hint = err.hint.clone().unwrap_or_default();
         assert!(
             hint.contains("kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers"),
+            "{err:?}"
+        );
+        let err = engine_by_name("svd").err().unwrap();
+        let hint = err.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains("kinema models pull stabilityai/stable-video-diffusion-img2vid-xt"),
             "{err:?}"
         );
         let options = EngineOptions {
@@ -221,6 +264,45 @@ mod tests {
         };
         let err = build_engine("wan", &options).err().unwrap();
         assert!(err.message.contains("--motions only applies"), "{err}");
+    }
+
+    #[test]
+    fn engines_refuse_each_others_settings() {
+        let svd_flags = EngineOptions {
+            model: Some(".".into()),
+            motion_bucket: Some(40),
+            decode_chunk: Some(4),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &svd_flags).err().unwrap();
+        assert!(
+            err.message
+                .contains("--motion-bucket, --decode-chunk only apply to the `svd` engine"),
+            "{err}"
+        );
+        let err = build_engine("rig", &svd_flags).err().unwrap();
+        assert!(err.message.contains("--motion-bucket"), "{err}");
+        let wan_flags = EngineOptions {
+            model: Some(".".into()),
+            guidance: Some(5.0),
+            ..Default::default()
+        };
+        let err = build_engine("svd", &wan_flags).err().unwrap();
+        assert!(
+            err.message.contains("--guidance (use --min-guidance/--max-guidance) does not apply"),
+            "{err}"
+        );
+        assert!(err.hint.unwrap().contains("--max-guidance"));
+        // svd reads prompts with the built-in motions: their names key its motion table.
+        let rig_flags = EngineOptions {
+            model: Some(".".into()),
+            motions: Some(MotionLibrary::builtin()),
+            shift: Some(3.0),
+            ..Default::default()
+        };
+        let err = build_engine("svd", &rig_flags).err().unwrap();
+        assert!(err.message.contains("--motions"), "{err}");
+        assert!(err.message.contains("--shift do not apply"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,9 @@ mod engines;
 mod request;
 pub mod suggest;
 mod suite;
+mod svd;
 
 pub use engines::{build_engine, engine_by_name, EngineOptions, ENGINE_NAMES};
 pub use request::{run, RenderedAction, Request, RequestReport, SheetRequest, Timings, What};
 pub use suite::{run_suite, SuiteOutcome};
+pub use svd::prompt_motion;

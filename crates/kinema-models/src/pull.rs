@@ -39,6 +39,9 @@ pub struct PullOptions<'a> {
     pub exclude: Vec<String>,
     /// Called as bytes arrive; the CLI draws bars from it, services forward it.
     pub progress: Option<&'a (dyn Fn(&PullProgress<'_>) + Sync)>,
+    /// Accept the repo's licence ([`crate::licence_for`]) if it has one that this cache does
+    /// not record as accepted yet; without it such a pull is refused.
+    pub accept_licence: bool,
 }
 
 /// One file of a finished pull.
@@ -74,6 +77,7 @@ impl Store {
         let id = RepoId::parse(repo)?;
         let revision = options.revision.as_deref().unwrap_or("main");
         check_revision(revision)?;
+        self.check_licence(&id, options.accept_licence)?;
         if self.offline {
             return Err(Error::model(format!(
                 "not downloading {id}: HF_HUB_OFFLINE is set, so Kinema stays off the network"

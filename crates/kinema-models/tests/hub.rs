@@ -437,3 +437,34 @@ fn measure_large_pull_and_resume() {
         start.elapsed().as_secs_f64()
     );
 }
+
+/// A repo with a licence to accept (Stable Video Diffusion) is not downloaded until the
+/// user accepts it, and nothing reaches the hub before; the acceptance is remembered.
+#[test]
+fn licensed_repos_need_acceptance_before_any_request() {
+    const SVD: &str = "stabilityai/stable-video-diffusion-img2vid-xt";
+    let (hub, _dir, store) = setup(vec![FakeRepo {
+        id: SVD.into(),
+        commit: fake_commit("svd"),
+        files: tiny_pipeline(),
+        token: None,
+    }]);
+    let err = store.pull(SVD, &PullOptions::default()).unwrap_err();
+    assert!(
+        err.message.contains("Stability AI Community License") && err.message.contains("https://"),
+        "{}",
+        err.message
+    );
+    assert!(err.hint.as_deref().unwrap().contains("--accept-licence"));
+    assert!(hub.requests().is_empty(), "{:?}", hub.requests());
+    let accepted = PullOptions {
+        accept_licence: true,
+        ..PullOptions::default()
+    };
+    store.pull(SVD, &accepted).unwrap();
+    let repo = kinema_models::RepoId::parse(SVD).unwrap();
+    let licence = kinema_models::licence_for(&repo).unwrap();
+    assert!(store.licence_accepted(&repo, licence));
+    // Later pulls need no flag.
+    store.pull(SVD, &PullOptions::default()).unwrap();
+}

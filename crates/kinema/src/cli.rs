@@ -52,6 +52,7 @@ pub enum Command {
   kinema generate --image hero.png --actions idle,walk,attack --sheet hero-sheet.png --atlas texturepacker,godot,unity
   kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif
   kinema generate --image photo.jpg --box 120,40,200,380 --prompt wave --out wave.gif   # point at the character
+  kinema generate --engine svd --image hero.png --prompt \"runs\" --frames 25 --fps 7 --out run.png
 
 Outputs: .mp4, .gif, .png (animated PNG), .webp, frames/ (a folder of PNG frames), and
 --sheet PATH.png (a sprite sheet with texturepacker, aseprite, godot or unity atlases).
@@ -82,7 +83,7 @@ pub struct GenerateArgs {
     pub sheet: SheetArgs,
 
     /// Which engine renders the clip.
-    #[arg(long, default_value = kinema_jobs::defaults::ENGINE, value_parser = ["rig", "wan"])]
+    #[arg(long, default_value = kinema_jobs::defaults::ENGINE, value_parser = ["rig", "wan", "svd"])]
     pub engine: String,
 
     /// Number of frames [default: 2 s worth at --fps].
@@ -149,13 +150,13 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// wan engine only: a diffusers model folder, or a Hugging Face id already fetched with
-    /// `kinema models pull` [default: Wan-AI/Wan2.2-TI2V-5B-Diffusers]. Wan2.1 I2V
-    /// checkpoints work too.
+    /// wan and svd engines: a diffusers model folder, or a Hugging Face id already fetched
+    /// with `kinema models pull` [default: Wan-AI/Wan2.2-TI2V-5B-Diffusers for wan (Wan2.1
+    /// I2V checkpoints work too), stabilityai/stable-video-diffusion-img2vid-xt for svd].
     #[arg(long, value_name = "DIR_OR_HUB_ID")]
     pub model: Option<String>,
 
-    /// wan engine only: denoising steps [default: 50].
+    /// wan and svd engines: denoising steps [default: 50 for wan, 25 for svd].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub steps: Option<u32>,
 
@@ -171,13 +172,53 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "TEXT")]
     pub negative_prompt: Option<String>,
 
-    /// wan engine only: cpu, cuda or cuda:N [default: cpu].
+    /// wan and svd engines: cpu, cuda or cuda:N [default: cpu].
     #[arg(long, value_name = "cpu|cuda[:N]")]
     pub device: Option<String>,
 
-    /// wan engine only: weight precision [default: f32 on cpu, bf16 on cuda].
+    /// wan and svd engines: weight precision [default: f32 on cpu, bf16 on cuda].
     #[arg(long, value_name = "f32|bf16|f16", value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
+
+    /// wan and svd engines: longer side of the picture the model generates, in pixels; the
+    /// clip is brought back to the character's own scale [default: 704 for wan, the model's
+    /// training size for svd (768 for SVD-XT)].
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(32..=4096))]
+    pub resolution: Option<u32>,
+
+    #[command(flatten)]
+    pub svd: SvdArgs,
+}
+
+/// Stable Video Diffusion's conditioning (`--engine svd`).
+#[derive(Args, Debug)]
+pub struct SvdArgs {
+    /// svd engine only: amount of motion, 0–255 [default: from the prompt's action, else
+    /// 127].
+    #[arg(long, value_name = "0-255", value_parser = clap::value_parser!(u32).range(0..=255))]
+    pub motion_bucket: Option<u32>,
+
+    /// svd engine only: the frame rate the clip is conditioned on, minus one [default: from
+    /// the prompt's action, else 6].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=60))]
+    pub fps_id: Option<u32>,
+
+    /// svd engine only: noise added to the image; more moves more but looks less alike
+    /// [default: 0.02].
+    #[arg(long, value_name = "F")]
+    pub noise_aug: Option<f32>,
+
+    /// svd engine only: guidance of the first frame [default: 1.0].
+    #[arg(long, value_name = "F")]
+    pub min_guidance: Option<f32>,
+
+    /// svd engine only: guidance of the last frame; 1 turns guidance off [default: 3.0].
+    #[arg(long, value_name = "F")]
+    pub max_guidance: Option<f32>,
+
+    /// svd engine only: frames the VAE decodes at once [default: as many as fit in memory].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub decode_chunk: Option<u32>,
 }
 
 /// Sprite-sheet options of `generate`.
@@ -505,8 +546,10 @@ pub struct ModelsListArgs {
   kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers --exclude '*.bin'
   kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers --include 'vae/*' --include '*.json'
   HF_TOKEN=hf_... kinema models pull org/gated-model --revision v1.1 --json
+  kinema models pull stabilityai/stable-video-diffusion-img2vid-xt --accept-licence
 Run the same command again after an interruption: finished files are skipped and the
-partial one continues where it stopped.")]
+partial one continues where it stopped. Models whose licence must be accepted (Stable Video
+Diffusion) show its terms first and ask; --accept-licence accepts without asking.")]
 pub struct ModelsPullArgs {
     /// The hub repo, org/name.
     #[arg(value_name = "REPO")]
@@ -527,6 +570,11 @@ pub struct ModelsPullArgs {
     /// Print the pull report (files, sizes, what was downloaded or resumed) as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Accept the model's licence (shown on the first pull of models that have one, such as
+    /// Stable Video Diffusion's) without being asked.
+    #[arg(long, alias = "accept-license")]
+    pub accept_licence: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,12 +1,16 @@
-//! The CLIP vision encoder that Wan2.1 I2V checkpoints carry as `image_encoder/`
-//! (transformers' `CLIPVisionModel`; Wan2.1 uses a ViT-H/14).
+//! The CLIP vision encoder that Wan2.1 I2V and Stable Video Diffusion checkpoints carry as
+//! `image_encoder/` (transformers' `CLIPVisionModel`; both use a ViT-H/14).
 //!
-//! Why only part of it: diffusers' Wan I2V pipeline conditions on
-//! `hidden_states[-2]`, the token sequence *before* the last encoder layer, with no final
-//! norm or projection. So the last layer and `post_layernorm` are never loaded or run.
-//! Weight paths mirror the checkpoint (`vision_model.embeddings.*`,
+//! Two depths: diffusers' Wan I2V pipeline conditions on `hidden_states[-2]`, the token
+//! sequence *before* the last encoder layer, with no final norm or projection, so for it the
+//! last layer and `post_layernorm` are never loaded or run ([`ClipDepth::Penultimate`]).
+//! Stable Video Diffusion uses `CLIPVisionModelWithProjection`'s `image_embeds`: every layer,
+//! `post_layernorm` of the class token, then `visual_projection` ([`ClipDepth::Full`] and
+//! [`projection`]). Weight paths mirror the checkpoint (`vision_model.embeddings.*`,
 //! `vision_model.pre_layrnorm.*`, `vision_model.encoder.layers.{i}.*`; transformers 5 writes
-//! the same keys without `vision_model.`, and both load).
+//! a `CLIPVisionModel` without `vision_model.`, and both load).
+
+pub mod projection;
 
 use std::path::Path;
 
@@ -36,6 +40,10 @@ pub struct ClipVisionConfig {
     pub hidden_act: String,
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
+    /// Width of `visual_projection` (`CLIPVisionModelWithProjection`); transformers'
+    /// default is 512. A full `CLIPModel` keeps it at the top level, not in `vision_config`.
+    #[serde(default = "default_projection_dim")]
+    pub projection_dim: usize,
 }
 
 fn default_channels() -> usize {
@@ -47,18 +55,36 @@ fn default_act() -> String {
 fn default_eps() -> f64 {
     1e-5
 }
+fn default_projection_dim() -> usize {
+    512
+}
+
+/// How much of the tower to build and run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClipDepth {
+    /// Every layer but the last, no final norm: `hidden_states[-2]` (Wan2.1 I2V).
+    Penultimate,
+    /// Every layer and `post_layernorm` (the pooled output `CLIPVisionModelWithProjection`
+    /// projects).
+    Full,
+}
 
 impl ClipVisionConfig {
     /// Reads `<dir>/config.json`.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let raw: serde_json::Value = weights::read_config(dir)?;
+        let top_projection = raw.get("projection_dim").and_then(|v| v.as_u64());
+        let nested = raw.get("vision_config").is_some();
         let fields = raw.get("vision_config").cloned().unwrap_or(raw);
-        let config: ClipVisionConfig = serde_json::from_value(fields).map_err(|e| {
+        let mut config: ClipVisionConfig = serde_json::from_value(fields).map_err(|e| {
             Error::model(format!(
                 "{}: not a CLIP vision config: {e}",
                 dir.join("config.json").display()
             ))
         })?;
+        if let (true, Some(p)) = (nested, top_projection) {
+            config.projection_dim = p as usize;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -78,13 +104,22 @@ impl ClipVisionConfig {
                 self.image_size, self.patch_size
             )));
         }
-        if self.num_hidden_layers < 2 {
-            return Err(Error::model(
-                "CLIP vision: the Wan pipeline reads the second-to-last layer, so at least 2 layers are needed",
-            ));
+        if self.num_hidden_layers == 0 {
+            return Err(Error::model("CLIP vision: num_hidden_layers is 0"));
         }
         Activation::parse(&self.hidden_act)?;
         Ok(())
+    }
+
+    /// The number of layers a depth runs (the penultimate one needs at least 2 in all).
+    fn layers_for(&self, depth: ClipDepth) -> Result<usize> {
+        match depth {
+            ClipDepth::Full => Ok(self.num_hidden_layers),
+            ClipDepth::Penultimate if self.num_hidden_layers < 2 => Err(Error::model(
+                "CLIP vision: the Wan pipeline reads the second-to-last layer, so at least 2 layers are needed",
+            )),
+            ClipDepth::Penultimate => Ok(self.num_hidden_layers - 1),
+        }
     }
 
     /// Patch tokens plus the class token.
@@ -136,7 +171,7 @@ struct EncoderLayer {
     fc2: Linear,
 }
 
-/// The vision tower up to (not including) its last layer.
+/// The vision tower, to the depth it was built for.
 pub struct ClipVisionEncoder {
     config: ClipVisionConfig,
     activation: Activation,
@@ -145,6 +180,8 @@ pub struct ClipVisionEncoder {
     position_embedding: Tensor,
     pre_layrnorm: LayerNorm,
     layers: Vec<EncoderLayer>,
+    /// Only for [`ClipDepth::Full`].
+    post_layernorm: Option<LayerNorm>,
 }
 
 fn layer_norm(vb: &VarBuilder, dim: usize, eps: f64) -> Result<LayerNorm> {
@@ -160,23 +197,24 @@ fn model_err(what: &'static str) -> impl FnOnce(candle_core::Error) -> Error {
 }
 
 impl ClipVisionEncoder {
-    /// Loads a transformers `image_encoder/` folder: `config.json` plus `model.safetensors`
-    /// or its shards.
+    /// Loads a transformers `image_encoder/` folder (`config.json` plus `model.safetensors`
+    /// or its shards) for `hidden_states[-2]`.
     pub fn from_dir(dir: &Path, dtype: DType, device: &Device) -> Result<Self> {
         let config = ClipVisionConfig::from_dir(dir)?;
         let vb = crate::models::umt5::var_builder(dir, dtype, device)?;
-        // transformers 4 saves `vision_model.*` (the released Wan2.1 folders); 5 drops the prefix.
-        let vb = if vb.contains_tensor("vision_model.embeddings.class_embedding") {
-            vb.pp("vision_model")
-        } else {
-            vb
-        };
-        Self::new(config, &vb)
+        Self::build(config, &tower(&vb), ClipDepth::Penultimate)
     }
 
-    /// Builds from weights at the vision tower's own paths (`embeddings.*`, `encoder.*`).
+    /// Builds the penultimate-layer tower from weights at its own paths (`embeddings.*`,
+    /// `encoder.*`).
     pub fn new(config: ClipVisionConfig, vb: &VarBuilder) -> Result<Self> {
+        Self::build(config, vb, ClipDepth::Penultimate)
+    }
+
+    /// Builds the tower to `depth` from weights at its own paths.
+    pub fn build(config: ClipVisionConfig, vb: &VarBuilder, depth: ClipDepth) -> Result<Self> {
         config.validate()?;
+        let layer_count = config.layers_for(depth)?;
         let activation = Activation::parse(&config.hidden_act)?;
         let (d, p, eps) = (config.hidden_size, config.patch_size, config.layer_norm_eps);
         let emb = vb.pp("embeddings");
@@ -193,7 +231,7 @@ impl ClipVisionEncoder {
         )?;
         let pre_layrnorm = layer_norm(&vb.pp("pre_layrnorm"), d, eps)?;
         let mut layers = Vec::new();
-        for i in 0..config.num_hidden_layers - 1 {
+        for i in 0..layer_count {
             let l = vb.pp(format!("encoder.layers.{i}"));
             let attn = l.pp("self_attn");
             layers.push(EncoderLayer {
@@ -207,6 +245,10 @@ impl ClipVisionEncoder {
                 fc2: linear(&l.pp("mlp.fc2"), config.intermediate_size, d)?,
             });
         }
+        let post_layernorm = match depth {
+            ClipDepth::Full => Some(layer_norm(&vb.pp("post_layernorm"), d, eps)?),
+            ClipDepth::Penultimate => None,
+        };
         Ok(ClipVisionEncoder {
             config,
             activation,
@@ -215,6 +257,7 @@ impl ClipVisionEncoder {
             position_embedding,
             pre_layrnorm,
             layers,
+            post_layernorm,
         })
     }
 
@@ -225,6 +268,32 @@ impl ClipVisionEncoder {
     /// `pixel_values` `[B, 3, S, S]` (already normalised, S = `image_size`) →
     /// `hidden_states[-2]` `[B, num_positions, hidden_size]`, in the model's dtype.
     pub fn penultimate_hidden_states(&self, pixel_values: &Tensor) -> Result<Tensor> {
+        if self.post_layernorm.is_some() {
+            return Err(Error::internal(
+                "CLIP vision: a full-depth tower was asked for hidden_states[-2]",
+            ));
+        }
+        self.run_layers(pixel_values)
+    }
+
+    /// transformers' `pooler_output`: `post_layernorm` of the class token after every layer,
+    /// `[B, hidden_size]` (full-depth towers only).
+    pub fn pooled_output(&self, pixel_values: &Tensor) -> Result<Tensor> {
+        let Some(norm) = &self.post_layernorm else {
+            return Err(Error::internal(
+                "CLIP vision: a penultimate-depth tower has no pooled output",
+            ));
+        };
+        let hidden = self.run_layers(pixel_values)?;
+        hidden
+            .narrow(1, 0, 1)
+            .and_then(|cls| cls.squeeze(1))
+            .and_then(|cls| norm.forward(&cls))
+            .map_err(model_err("post_layernorm"))
+    }
+
+    /// Embeddings, `pre_layrnorm` and the built layers.
+    fn run_layers(&self, pixel_values: &Tensor) -> Result<Tensor> {
         let (b, c, h, w) = pixel_values.dims4().map_err(|_| {
             Error::model(format!(
                 "CLIP vision: pixel_values must be [B, 3, S, S], got {:?}",
@@ -287,6 +356,17 @@ impl ClipVisionEncoder {
     }
 }
 
+/// The tower's builder: transformers 4 saves `vision_model.*` (the released Wan2.1 and SVD
+/// folders, and every `CLIPVisionModelWithProjection`); a transformers 5 `CLIPVisionModel`
+/// drops the prefix.
+pub(crate) fn tower(vb: &VarBuilder<'static>) -> VarBuilder<'static> {
+    if vb.contains_tensor("vision_model.embeddings.class_embedding") {
+        vb.pp("vision_model")
+    } else {
+        vb.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +390,12 @@ mod tests {
         .unwrap();
         assert_eq!(nested.hidden_act, "quick_gelu");
         assert_eq!(nested.layer_norm_eps, 1e-5);
+        assert_eq!(nested.projection_dim, 512);
+        let with_projection = config_in(&format!(
+            r#"{{"projection_dim": 1024, "vision_config": {{{VISION}}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(with_projection.projection_dim, 1024);
     }
 
     #[test]
@@ -317,8 +403,10 @@ mod tests {
         let err = config_in(&format!(r#"{{{VISION}, "hidden_act": "silu"}}"#)).unwrap_err();
         assert!(err.message.contains("`silu`"), "{}", err.message);
         let one_layer = VISION.replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 1");
-        let err = config_in(&format!("{{{one_layer}}}")).unwrap_err();
+        let config = config_in(&format!("{{{one_layer}}}")).unwrap();
+        let err = config.layers_for(ClipDepth::Penultimate).unwrap_err();
         assert!(err.message.contains("second-to-last"), "{}", err.message);
+        assert_eq!(config.layers_for(ClipDepth::Full).unwrap(), 1);
         let odd = VISION.replace("\"patch_size\": 14", "\"patch_size\": 15");
         assert!(config_in(&format!("{{{odd}}}")).is_err());
     }

@@ -1,5 +1,6 @@
 //! Model architectures, laid out like diffusers' `models/`.
 
 pub mod clip_vision;
+pub mod svd;
 pub mod umt5;
 pub mod wan;

@@ -11,20 +11,7 @@ use candle_core::{DType, Result, Tensor, D};
 
 pub use super::attention_cpu::cpu_score_block_bytes;
 use super::attention_cpu::{attention_f32, Dims};
-
-/// The data of a contiguous f32 CPU tensor, from its `storage_and_layout()`, uncopied.
-fn f32_data<'a>(
-    storage: &'a candle_core::Storage,
-    layout: &candle_core::Layout,
-) -> Result<&'a [f32]> {
-    let candle_core::Storage::Cpu(cpu) = storage else {
-        candle_core::bail!("expected a CPU tensor");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("expected a contiguous tensor");
-    };
-    Ok(&cpu.as_slice::<f32>()?[start..end])
-}
+use super::f32_data;
 
 /// Work-splitting limits for [`attention`] on devices other than the CPU, and for attention
 /// with a bias. (Unbiased attention on the CPU runs the fused kernel in `attention_cpu`,

@@ -12,7 +12,7 @@ use kinema_core::{Error, Result};
 
 use super::conv3d_cpu::{conv3d_f32, Geometry};
 use super::conv3d_winograd;
-use super::CandleContext;
+use super::{with_cpu_f32, CandleContext};
 
 /// Zero padding (before, after) on each axis.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -241,21 +241,19 @@ impl Conv3d {
         match &self.weights {
             Weights::Cpu { taps, bias } => {
                 let dtype = x.dtype();
-                let data = x
-                    .to_dtype(DType::F32)
-                    .and_then(|x| x.flatten_all())
-                    .and_then(|x| x.to_vec1::<f32>())
-                    .ctx(|| "conv3d input".into())?;
                 let winograd = match self.cpu_kernel {
                     CpuConvKernel::Auto => conv3d_winograd::worthwhile(&g),
                     CpuConvKernel::Im2col => false,
                     CpuConvKernel::Winograd => conv3d_winograd::supports(&g),
                 };
-                let out = if winograd {
-                    conv3d_winograd::conv3d_winograd_f32(&data, taps, bias.as_deref(), &g)
-                } else {
-                    conv3d_f32(&data, taps, bias.as_deref(), &g)
-                };
+                let out = with_cpu_f32(x, |data| {
+                    if winograd {
+                        conv3d_winograd::conv3d_winograd_f32(data, taps, bias.as_deref(), &g)
+                    } else {
+                        conv3d_f32(data, taps, bias.as_deref(), &g)
+                    }
+                })
+                .ctx(|| "conv3d input".into())?;
                 Tensor::from_vec(out, (b, self.c_out, to, ho, wo), &Device::Cpu)
                     .and_then(|t| t.to_dtype(dtype))
                     .ctx(|| "conv3d output".into())

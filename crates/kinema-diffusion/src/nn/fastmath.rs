@@ -69,6 +69,8 @@ macro_rules! simd_dispatch {
     };
 }
 
+pub(crate) use simd_dispatch;
+
 simd_dispatch!(gelu_tanh_into(src: &[f32], dst: &mut [f32]) -> () {
     for (d, &x) in dst.iter_mut().zip(src) {
         *d = gelu_tanh(x);

@@ -1,19 +1,58 @@
-//! Building blocks shared by the video models: 3D convolutions (plain and causal) and the
-//! channel RMS norm, with a CPU fast path where candle has no kernel of its own.
+//! Building blocks shared by the video models: 3D convolutions (plain, causal and time-only),
+//! the channel RMS norm and GroupNorm, gated activations and timestep embeddings, with a CPU
+//! fast path where candle has no kernel of its own.
 
+pub mod activations;
 pub mod attention;
 mod attention_cpu;
+pub mod conv2d;
 pub mod conv3d;
 mod conv3d_cpu;
 mod conv3d_winograd;
 pub mod fastmath;
+pub mod group_norm;
 pub mod norm;
+pub mod temporal_conv;
+pub mod timestep;
 mod winograd_transforms;
 
+pub use conv2d::Conv2d;
 pub use conv3d::{CausalConv3d, Conv3d, Conv3dConfig, CpuConvKernel, Pad3d};
+pub use group_norm::GroupNorm;
 pub use norm::ChannelRmsNorm;
+pub use temporal_conv::TemporalConv;
 
+use candle_core::{DType, Tensor};
 use kinema_core::{Error, Result};
+
+/// The data of a contiguous f32 CPU tensor, from its `storage_and_layout()`, uncopied.
+pub(crate) fn f32_data<'a>(
+    storage: &'a candle_core::Storage,
+    layout: &candle_core::Layout,
+) -> candle_core::Result<&'a [f32]> {
+    let candle_core::Storage::Cpu(cpu) = storage else {
+        candle_core::bail!("expected a CPU tensor");
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("expected a contiguous tensor");
+    };
+    Ok(&cpu.as_slice::<f32>()?[start..end])
+}
+
+/// Runs `f` on the float32 data of a CPU tensor, in place when it already is contiguous
+/// float32 (the usual case: the CPU kernels would otherwise copy every activation they read,
+/// and on these sizes each fresh copy costs page faults as much as the copying itself).
+pub(crate) fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+    let owned;
+    let t = if t.dtype() == DType::F32 && t.is_contiguous() {
+        t
+    } else {
+        owned = t.to_dtype(DType::F32)?.contiguous()?;
+        &owned
+    };
+    let (storage, layout) = t.storage_and_layout();
+    Ok(f(f32_data(&storage, layout)?))
+}
 
 /// Turns candle's errors into Kinema's, naming what was being done.
 ///

@@ -11,6 +11,7 @@
 mod clip_vision;
 mod pipeline;
 mod schedulers;
+mod svd;
 mod text_encoder;
 mod transformer;
 mod vae;
@@ -316,13 +317,21 @@ impl CaseReport {
 /// Runs one case on `device`. An unknown component is an error, never a skip.
 pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
     let comparisons = match case.component.as_str() {
-        "flow_match_euler" | "unipc_flow" => schedulers::check(case, device)?,
+        "flow_match_euler" | "unipc_flow" | "euler_karras" | "euler_discrete" => {
+            schedulers::check(case, device)?
+        }
         "wan_vae_encode" => vae::check_encode(case, device)?,
         "wan_vae_decode" => vae::check_decode(case, device)?,
         "clip_vision" => clip_vision::check(case, device)?,
         "umt5_encoder" | "umt5_prompt" => text_encoder::check(case, device)?,
         "wan_transformer" => transformer::check(case, device)?,
         "wan_pipeline" => pipeline::check(case, device)?,
+        "svd_vae_encode" => svd::check_vae_encode(case, device)?,
+        "svd_vae_decode" => svd::check_vae_decode(case, device)?,
+        "svd_unet" => svd::check_unet(case, device)?,
+        "clip_vision_projection" => svd::check_clip_projection(case, device)?,
+        "svd_resize_antialias" => svd::check_resize(case, device)?,
+        "svd_pipeline" => svd::check_pipeline(case, device)?,
         other => {
             return Err(Error::model(format!(
                 "parity case {}: unknown component `{other}`",
@@ -354,6 +363,14 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "umt5_prompt",
     "wan_transformer",
     "wan_pipeline",
+    "euler_karras",
+    "euler_discrete",
+    "svd_vae_encode",
+    "svd_vae_decode",
+    "svd_unet",
+    "clip_vision_projection",
+    "svd_resize_antialias",
+    "svd_pipeline",
 ];
 
 #[cfg(test)]

@@ -1,19 +1,24 @@
-//! Parity checks for the `flow_match_euler` and `unipc_flow` components: the schedule
-//! (timesteps, sigmas) and the sample after every step, fed the recorded model outputs.
+//! Parity checks for the `flow_match_euler`, `unipc_flow`, `euler_karras` and
+//! `euler_discrete` components: the schedule (timesteps, sigmas) and the sample after every
+//! step, fed the recorded model outputs. The Euler components also record the scaled model
+//! input before each step (`out.scaled`) and `out.init_noise_sigma`.
 
 use candle_core::{DType, Device, Tensor};
 use kinema_core::{Error, Result};
 
 use super::{Case, Comparison};
 use crate::schedulers::{
-    scheduler_from_dir, FlowMatchEulerDiscreteScheduler, UniPcMultistepScheduler,
+    scheduler_from_dir, EulerDiscreteScheduler, FlowMatchEulerDiscreteScheduler,
+    UniPcMultistepScheduler,
 };
 
 pub(super) fn check(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     let wanted_class = match case.component.as_str() {
         "flow_match_euler" => FlowMatchEulerDiscreteScheduler::CLASS_NAME,
+        "euler_karras" | "euler_discrete" => EulerDiscreteScheduler::CLASS_NAME,
         _ => UniPcMultistepScheduler::CLASS_NAME,
     };
+    let euler = wanted_class == EulerDiscreteScheduler::CLASS_NAME;
     let dir = case.folder("scheduler")?;
     let mut scheduler = scheduler_from_dir(&dir)?;
     if scheduler.class_name() != wanted_class {
@@ -57,11 +62,15 @@ pub(super) fn check(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
         )));
     }
     let mut samples = Vec::with_capacity(steps);
+    let mut scaled = Vec::with_capacity(steps);
     for i in 0..steps {
         let output = model_outputs
             .get(i)
             .and_then(|t| t.to_device(device))
             .map_err(tensor_err("slicing in.model_outputs"))?;
+        if euler {
+            scaled.push(scheduler.scale_model_input(&sample)?);
+        }
         sample = scheduler.step(&output, &sample)?;
         samples.push(sample.clone());
     }
@@ -71,9 +80,18 @@ pub(super) fn check(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
             .and_then(|t| t.to_dtype(DType::F32))
             .map_err(tensor_err("schedule tensor"))
     };
-    Ok(vec![
+    let mut comparisons = vec![
         case.compare("timesteps", &as_tensor(scheduler.timesteps())?)?,
         case.compare("sigmas", &as_tensor(scheduler.sigmas())?)?,
         case.compare("samples", &samples)?,
-    ])
+    ];
+    if euler {
+        let scaled = Tensor::stack(&scaled, 0).map_err(tensor_err("stacking scaled inputs"))?;
+        comparisons.push(case.compare("scaled", &scaled)?);
+        comparisons.push(case.compare(
+            "init_noise_sigma",
+            &as_tensor(&[scheduler.init_noise_sigma()])?,
+        )?);
+    }
+    Ok(comparisons)
 }

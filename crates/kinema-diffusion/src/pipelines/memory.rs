@@ -162,7 +162,7 @@ pub fn estimate(dir: &Path, shape: &RequestShape) -> Result<MemoryEstimate> {
 }
 
 /// Sum of element counts over the tensors of some safetensors files (headers only).
-fn elements(files: &[std::path::PathBuf]) -> Result<u64> {
+pub(crate) fn elements(files: &[std::path::PathBuf]) -> Result<u64> {
     let mut total = 0u64;
     for f in files {
         for entry in weights::validate_safetensors(f)? {

@@ -6,6 +6,8 @@
 //! - [`clip_image`]: the CLIP image preprocessing Wan2.1 I2V's image encoder expects.
 //! - [`noise`]: the documented seeded Gaussian generator for the initial latents.
 //! - [`model_index`]: what a pipeline folder holds and how it must be run.
+//! - [`svd`]: diffusers' `StableVideoDiffusionPipeline`; [`svd_image`]: what it does to the
+//!   image before CLIP.
 //! - [`image`]: frames ↔ tensors and resampling; [`memory`]: the peak-memory estimate.
 
 pub mod clip_image;
@@ -13,6 +15,9 @@ pub mod image;
 pub mod memory;
 pub mod model_index;
 pub mod noise;
+pub mod svd;
+pub mod svd_image;
+pub mod svd_memory;
 pub mod wan_i2v;
 
 pub use model_index::ModelIndex;

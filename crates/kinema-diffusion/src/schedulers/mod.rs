@@ -1,12 +1,15 @@
-//! Flow-matching samplers, configured from a diffusers `scheduler/scheduler_config.json`.
+//! Samplers, configured from a diffusers `scheduler/scheduler_config.json`: the flow-matching
+//! ones Wan uses and the Euler sampler of the Stable Diffusion line (Stable Video Diffusion).
 //!
-//! Both schedulers reproduce diffusers' numbers, not just its maths: the sigma schedule is
+//! The schedulers reproduce diffusers' numbers, not just its maths: the sigma schedule is
 //! computed with the same float64/float32 rounding points as diffusers (numpy float64, then
 //! torch float32), and the per-step scalar coefficients are evaluated in float32 like the
 //! 0-dim float32 tensors diffusers uses. That keeps timesteps and sigmas equal to the
 //! reference to ~1e-7 and every intermediate sample within ~1e-6 over 50 steps.
 
+pub(crate) mod betas;
 mod config;
+pub mod euler_discrete;
 pub mod flow_match_euler;
 mod schedule;
 pub mod unipc;
@@ -17,6 +20,8 @@ use std::path::Path;
 use candle_core::{DType, Tensor};
 use kinema_core::{Error, Result};
 
+pub use betas::BetaSchedule;
+pub use euler_discrete::{EulerDiscreteConfig, EulerDiscreteScheduler};
 pub use flow_match_euler::{FlowMatchEulerConfig, FlowMatchEulerDiscreteScheduler};
 pub use unipc::{UniPcConfig, UniPcMultistepScheduler};
 
@@ -70,6 +75,11 @@ pub trait Scheduler: Send {
     fn init_noise_sigma(&self) -> f64 {
         1.0
     }
+    /// What the model is given at the current step for `sample` (diffusers'
+    /// `scale_model_input`): the sample itself for flow matching, `x / √(σ² + 1)` for Euler.
+    fn scale_model_input(&self, sample: &Tensor) -> Result<Tensor> {
+        Ok(sample.clone())
+    }
 }
 
 /// Reads `dir/scheduler_config.json` and builds the scheduler its `_class_name` names.
@@ -103,12 +113,17 @@ pub fn scheduler_from_json(text: &str) -> Result<Box<dyn Scheduler>> {
             let config = UniPcConfig::from_value(value.clone())?;
             Ok(Box::new(UniPcMultistepScheduler::new(config)?))
         }
+        EulerDiscreteScheduler::CLASS_NAME => {
+            let config = EulerDiscreteConfig::from_value(value.clone())?;
+            Ok(Box::new(EulerDiscreteScheduler::new(config)?))
+        }
         other => Err(
             Error::unsupported(format!("scheduler class `{other}` is not implemented")).with_hint(
                 format!(
-                    "supported: {}, {}",
+                    "supported: {}, {}, {}",
                     FlowMatchEulerDiscreteScheduler::CLASS_NAME,
-                    UniPcMultistepScheduler::CLASS_NAME
+                    UniPcMultistepScheduler::CLASS_NAME,
+                    EulerDiscreteScheduler::CLASS_NAME
                 ),
             ),
         ),

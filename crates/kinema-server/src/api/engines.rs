@@ -43,6 +43,7 @@ fn describe(engine: &str) -> &'static str {
     match engine {
         "rig" => "Fast CPU engine: auto-rigs the character and animates its skeleton; understands the actions in GET /v1/actions, in English and Chinese.",
         "wan" => "Latent video diffusion (Wan2.2 TI2V-5B) on this server's CPU or GPU; follows free text. Needs the model pulled on the server (`kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers`); slow without a GPU.",
+        "svd" => "Stable Video Diffusion (SVD-XT) image-to-video on this server's CPU or GPU; the prompt only steers its motion strength and frame rate. Needs the model pulled on the server (`kinema models pull stabilityai/stable-video-diffusion-img2vid-xt`, which asks to accept its licence); slow without a GPU.",
         _ => "A Kinema engine.",
     }
 }

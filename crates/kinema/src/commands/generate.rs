@@ -65,6 +65,13 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
             negative_prompt: args.negative_prompt.clone(),
             device: args.device.clone(),
             dtype: args.dtype.clone(),
+            resolution: args.resolution,
+            motion_bucket: args.svd.motion_bucket,
+            noise_aug: args.svd.noise_aug,
+            fps_id: args.svd.fps_id,
+            min_guidance: args.svd.min_guidance,
+            max_guidance: args.svd.max_guidance,
+            decode_chunk: args.svd.decode_chunk,
         },
         what,
         spec: ClipSpec {

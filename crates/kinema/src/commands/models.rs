@@ -1,6 +1,6 @@
 //! `kinema models list|pull|info`: the model store from the command line.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -26,6 +26,7 @@ pub fn run(args: ModelsArgs) -> Result<()> {
 }
 
 fn pull(args: ModelsPullArgs) -> Result<()> {
+    let accept_licence = args.accept_licence || ask_licence(&args.repo)?;
     let bars = PullBars::new();
     let progress = |p: &PullProgress<'_>| bars.update(p);
     let options = PullOptions {
@@ -33,6 +34,7 @@ fn pull(args: ModelsPullArgs) -> Result<()> {
         include: args.include.clone(),
         exclude: args.exclude.clone(),
         progress: Some(&progress),
+        accept_licence,
     };
     let outcome = kinema_models::pull(&args.repo, &options);
     bars.finish();
@@ -52,6 +54,36 @@ fn pull(args: ModelsPullArgs) -> Result<()> {
     println!("snapshot: {}", report.dir.display());
     println!("use it with: --model {}", report.repo);
     Ok(())
+}
+
+/// For a repo with a licence this cache has not recorded as accepted: shows its terms on
+/// stderr and, on a terminal, asks. Returns whether the user accepted; without a terminal
+/// it returns false and the pull's own error says how to accept.
+fn ask_licence(repo: &str) -> Result<bool> {
+    let id = kinema_models::RepoId::parse(repo)?;
+    let Some(licence) = kinema_models::licence_for(&id) else {
+        return Ok(false);
+    };
+    if kinema_models::Store::from_env()?.licence_accepted(&id, licence) {
+        return Ok(false);
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{id} is released under the {}.", licence.name);
+    for point in &licence.summary {
+        let _ = writeln!(err, "  - {point}");
+    }
+    let _ = writeln!(err, "This is a summary; the licence is at {}", licence.url);
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Ok(false);
+    }
+    let _ = write!(err, "Do you accept the {}? [y/N] ", licence.name);
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::internal("cannot read the answer").with_source(e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
 }
 
 fn info(args: ModelsInfoArgs) -> Result<()> {

@@ -8,29 +8,8 @@ use kinema_core::Result;
 use super::config::WanTransformerConfig;
 use super::layers::{linear, LayerNorm};
 use crate::nn::fastmath::gelu_tanh_tensor;
+pub use crate::nn::timestep::timestep_features;
 use crate::weights;
-
-/// Sinusoidal timestep features as diffusers' `Timesteps(flip_sin_to_cos=True,
-/// downscale_freq_shift=0)`: `[cos(t·f_i), sin(t·f_i)]` with `f_i = exp(−ln(10⁴)·i/half)`,
-/// all in f32 (diffusers computes them in f32, so large `t` rounds alike).
-pub fn timestep_features(
-    timesteps: &[f32],
-    dim: usize,
-    device: &candle_core::Device,
-) -> CResult<Tensor> {
-    let half = dim / 2;
-    let log_max = -(10000f64.ln() as f32);
-    let freqs: Vec<f32> = (0..half)
-        .map(|i| ((log_max * i as f32) / half as f32).exp())
-        .collect();
-    let mut out = Vec::with_capacity(timesteps.len() * dim);
-    for &t in timesteps {
-        let args: Vec<f32> = freqs.iter().map(|f| t * f).collect();
-        out.extend(args.iter().map(|a| a.cos()));
-        out.extend(args.iter().map(|a| a.sin()));
-    }
-    Tensor::from_vec(out, (timesteps.len(), dim), device)
-}
 
 /// `linear_1 → act → linear_2`, the shape of both the time and the text embedders.
 struct TwoLayer {
