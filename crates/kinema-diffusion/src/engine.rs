@@ -366,6 +366,8 @@ impl Engine for WanEngine {
                 placement: layout.placement,
             },
             understood,
+            // Pixels only: no skeleton to say where the body is.
+            gameplay: None,
         })
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kinema_core::{Clip, ClipSpec, Engine, Error, Generation, Job, Progress, Result};
 use rayon::prelude::*;
 
+use crate::gameplay::clip_gameplay;
 use crate::library::MotionLibrary;
 use crate::parts::build_model;
 use crate::render::{canvas_for, render_pose};
@@ -107,7 +108,7 @@ impl Engine for RigEngine {
         let (w, h, placement) = canvas_for(character);
         let total = poses.len() as u64;
         let done = std::sync::atomic::AtomicU64::new(0);
-        let frames = poses
+        let frames: Vec<kinema_core::Frame> = poses
             .par_iter()
             .map(|fp| {
                 let f = render_pose(&model, &fp.pose, w, h, placement, fp.mirror);
@@ -120,6 +121,7 @@ impl Engine for RigEngine {
                 f
             })
             .collect();
+        let gameplay = clip_gameplay(&model, &plan, &poses, &frames, placement);
         let shares = plan.split_frames(spec.frames);
         let understood = serde_json::json!({
             "engine": "rig",
@@ -138,6 +140,7 @@ impl Engine for RigEngine {
                 placement,
             },
             understood,
+            gameplay: Some(gameplay),
         })
     }
 }

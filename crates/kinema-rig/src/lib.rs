@@ -11,6 +11,7 @@
 mod arms;
 mod contour;
 mod engine;
+mod gameplay;
 mod labels;
 mod library;
 mod mask;
@@ -31,6 +32,7 @@ mod toml_reader;
 mod view;
 
 pub use engine::RigEngine;
+pub use gameplay::{clip_gameplay, limb_points};
 pub use library::{
     as_written_f64, KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion,
     TurnedMotion,
