@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kinema_core::{Character, Clip, ClipSpec, Engine, Error, Generation, Job, Progress, Result};
+use kinema_core::{
+    Character, Clip, ClipSpec, Engine, Error, FrameGameplay, Generation, Job, Progress, Result,
+};
 use kinema_media::{EncodeOptions, InputFiles, OutputFormat, OutputTarget, Written};
 use serde::Serialize;
 
@@ -53,6 +55,10 @@ pub struct RenderedAction {
     pub height: u32,
     pub looping: bool,
     pub understood: serde_json::Value,
+    /// Per frame: the ground pivot, root motion, hurtbox, hitbox on strike frames and the
+    /// events that fall on it, in frame pixels (rig engine only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gameplay: Option<Vec<FrameGameplay>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -265,11 +271,14 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let t = Instant::now();
     // The engines' own account of each render (for `wan`: timings, memory, key colour)
     // replaces the up-front `understand` one in the report.
-    let (clips, understood): (Vec<Clip>, Vec<serde_json::Value>) =
-        render_units(engine.as_ref(), &character, &units, &req.spec, progress)?
-            .into_iter()
-            .map(|g| (g.clip, g.understood))
-            .unzip();
+    let mut clips: Vec<Clip> = Vec::with_capacity(units.len());
+    let mut understood: Vec<serde_json::Value> = Vec::with_capacity(units.len());
+    let mut gameplay: Vec<Option<Vec<FrameGameplay>>> = Vec::with_capacity(units.len());
+    for g in render_units(engine.as_ref(), &character, &units, &req.spec, progress)? {
+        clips.push(g.clip);
+        understood.push(g.understood);
+        gameplay.push(g.gameplay);
+    }
     let render_ms = ms(t);
 
     let t = Instant::now();
@@ -282,10 +291,12 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         let animations: Vec<_> = units
             .iter()
             .zip(&clips)
-            .map(|(u, clip)| kinema_media::sheet::Animation {
+            .zip(&gameplay)
+            .map(|((u, clip), gameplay)| kinema_media::sheet::Animation {
                 name: u.name.clone(),
                 clip,
                 looping: u.looping,
+                gameplay: gameplay.as_deref(),
             })
             .collect();
         sheet_files = kinema_media::sheet::write_sheet(
@@ -301,7 +312,8 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         .iter()
         .zip(&clips)
         .zip(understood)
-        .map(|((u, clip), understood)| RenderedAction {
+        .zip(gameplay)
+        .map(|(((u, clip), understood), gameplay)| RenderedAction {
             name: u.name.clone(),
             frames: clip.len(),
             fps: clip.fps,
@@ -309,6 +321,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
             height: clip.height(),
             looping: clip.looping,
             understood,
+            gameplay,
         })
         .collect();
     Ok(RequestReport {

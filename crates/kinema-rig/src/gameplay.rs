@@ -141,10 +141,7 @@ pub fn clip_gameplay(
             .find(|&i| poses[i].step != step)
             .unwrap_or(poses.len());
         let these = &poses[start..end];
-        let motion = plan
-            .steps
-            .get(step)
-            .and_then(|s| s.motion.for_kind(kind));
+        let motion = plan.steps.get(step).and_then(|s| s.motion.for_kind(kind));
         let wins = windows(these);
         for (k, fp) in these.iter().enumerate() {
             let to = ToFrame {
@@ -192,13 +189,12 @@ pub fn clip_gameplay(
                         let active = at < hi && until >= lo;
                         if active && e.name == "attack_active" && hitbox.is_none() {
                             if let Some(limb) = &e.limb {
-                                hitbox = strike_box(model, &fp.pose, limb, &to).map(|rect| {
-                                    Hitbox {
+                                hitbox =
+                                    strike_box(model, &fp.pose, limb, &to).map(|rect| Hitbox {
                                         rect,
                                         limb: limb.clone(),
                                         event: e.name.clone(),
-                                    }
-                                });
+                                    });
                             }
                         }
                     }
@@ -290,7 +286,9 @@ mod tests {
             .all(|e| e.name == "footstep" && e.phase == EventPhase::Instant));
         assert!(steps.iter().all(|e| e.limb.is_some()));
         // The walk travels forward (+x) steadily and never strikes.
-        assert!(g.windows(2).all(|w| w[1].root_motion[0] > w[0].root_motion[0]));
+        assert!(g
+            .windows(2)
+            .all(|w| w[1].root_motion[0] > w[0].root_motion[0]));
         assert_eq!(g[0].root_motion, [0.0, 0.0]);
         assert!(g.iter().all(|f| f.hitbox.is_none()));
     }
