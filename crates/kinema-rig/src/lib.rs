@@ -11,6 +11,7 @@
 mod arms;
 mod contour;
 mod engine;
+pub mod export;
 mod gameplay;
 mod labels;
 mod library;
