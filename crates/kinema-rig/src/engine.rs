@@ -2,15 +2,19 @@
 
 use std::sync::Arc;
 
-use kinema_core::{Clip, ClipSpec, Engine, Error, Generation, Job, Progress, Result};
+use kinema_core::{
+    Character, Clip, ClipSpec, Engine, Error, FrameGameplay, Generation, Job, Progress, Result,
+};
 use rayon::prelude::*;
 
+use crate::export::{export, ExportAnimation, ExportFile, ExportFormat, RigExport};
 use crate::gameplay::clip_gameplay;
 use crate::library::MotionLibrary;
 use crate::parts::build_model;
 use crate::render::{canvas_for, render_pose};
 use crate::rig::Rig;
 use crate::skeleton::auto_rig;
+use crate::text::Plan;
 use crate::timeline::frame_poses_seen;
 
 /// Animates a character by deforming its own pixels; CPU only, no model weights.
@@ -52,6 +56,85 @@ impl RigEngine {
     pub fn motions(&self) -> &Arc<MotionLibrary> {
         &self.motions
     }
+
+    /// The rig used for `character`: the given one (checked against it) or the auto-rig.
+    pub fn rig_for(&self, character: &Character) -> Result<Rig> {
+        match &self.rig {
+            Some(r) => {
+                r.check_fits(character)?;
+                Ok(r.clone())
+            }
+            None => auto_rig(character),
+        }
+    }
+
+    /// The plan of `prompt` for `rig`, refused when a step's motion cannot play on it.
+    fn plan_for(&self, prompt: &str, rig: &Rig, character: &Character) -> Result<Plan> {
+        let plan = self.motions.understand(prompt)?;
+        for step in &plan.steps {
+            step.motion.require_kind(rig.kind, &character.name)?;
+        }
+        Ok(plan)
+    }
+
+    /// The rig of `character` for animation tools ([`crate::export`]): its bones, skinned
+    /// parts and texture page, with one animation per action, keyed on the frames a
+    /// render of the same prompt and spec draws (and carrying `gameplay`, the render's
+    /// records, when given). No actions exports the rig alone.
+    pub fn export(
+        &self,
+        character: &Character,
+        name: &str,
+        actions: &[ExportAction<'_>],
+        formats: &[ExportFormat],
+    ) -> Result<Vec<ExportFile>> {
+        let rig = self.rig_for(character)?;
+        let model = build_model(character, &rig)?;
+        let mut animations = Vec::with_capacity(actions.len());
+        for a in actions {
+            let plan = self.plan_for(a.prompt, &rig, character)?;
+            let spec = effective_spec(&plan, a.spec);
+            animations.push(ExportAnimation {
+                name: a.name.to_string(),
+                fps: spec.fps,
+                looping: spec.looping,
+                frames: frame_poses_seen(&plan, rig.kind, model.orientation.view, &spec),
+                gameplay: a
+                    .gameplay
+                    .map(<[FrameGameplay]>::to_vec)
+                    .unwrap_or_default(),
+            });
+        }
+        let (_, _, placement) = canvas_for(character);
+        export(
+            &RigExport {
+                name,
+                model: &model,
+                placement,
+                animations: &animations,
+            },
+            formats,
+        )
+    }
+}
+
+/// The spec a plan is drawn with: a plan made only of cycles (idle, walk…) is a loop
+/// however it was asked for (whole cycles, and no duplicated seam frame).
+fn effective_spec(plan: &Plan, spec: &ClipSpec) -> ClipSpec {
+    ClipSpec {
+        looping: spec.looping || plan.steps.iter().all(|s| s.motion.looping),
+        ..spec.clone()
+    }
+}
+
+/// One action of an export: the animation's name, the prompt and spec it was rendered
+/// with, and the render's gameplay records.
+#[derive(Clone, Copy, Debug)]
+pub struct ExportAction<'a> {
+    pub name: &'a str,
+    pub prompt: &'a str,
+    pub spec: &'a ClipSpec,
+    pub gameplay: Option<&'a [FrameGameplay]>,
 }
 
 impl Engine for RigEngine {
@@ -73,36 +156,23 @@ impl Engine for RigEngine {
                 "use --frames and --fps of at least 1",
             ));
         }
-        let plan = self.motions.understand(job.prompt)?;
+        self.motions.understand(job.prompt)?;
         let character = job.character;
         progress(Progress {
             stage: "rig",
             done: 0,
             total: 1,
         });
-        let rig = match &self.rig {
-            Some(r) => {
-                r.check_fits(character)?;
-                r.clone()
-            }
-            None => auto_rig(character)?,
-        };
-        for step in &plan.steps {
-            step.motion.require_kind(rig.kind, &character.name)?;
-        }
+        let rig = self.rig_for(character)?;
+        let plan = self.plan_for(job.prompt, &rig, character)?;
         let model = build_model(character, &rig)?;
         progress(Progress {
             stage: "rig",
             done: 1,
             total: 1,
         });
-        // A plan made only of cycles (idle, walk…) is a loop however it was asked for: whole
-        // cycles, and no duplicated seam frame.
-        let looping = spec.looping || plan.steps.iter().all(|s| s.motion.looping);
-        let spec = &ClipSpec {
-            looping,
-            ..spec.clone()
-        };
+        let spec = &effective_spec(&plan, spec);
+        let looping = spec.looping;
         let view = model.orientation.view;
         let poses = frame_poses_seen(&plan, rig.kind, view, spec);
         let (w, h, placement) = canvas_for(character);

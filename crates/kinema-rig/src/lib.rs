@@ -32,7 +32,7 @@ mod timeline;
 mod toml_reader;
 mod view;
 
-pub use engine::RigEngine;
+pub use engine::{ExportAction, RigEngine};
 pub use gameplay::{clip_gameplay, limb_points};
 pub use library::{
     as_written_f64, KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion,

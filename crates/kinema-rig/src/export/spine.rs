@@ -62,7 +62,8 @@ pub fn spine_files(rig: &RigExport, pieces: &Pieces, page_file: &str) -> Result<
     let mut slots = Vec::new();
     let mut attachments = Map::new();
     let mut atlas = format!(
-        "{page_file}\nsize: {},{}\nfilter: {}\n\n",
+        // No blank line before the regions: in an atlas a blank line starts a new page.
+        "{page_file}\nsize: {},{}\nfilter: {}\n",
         pieces.page.width,
         pieces.page.height,
         if model.pixel_art {
