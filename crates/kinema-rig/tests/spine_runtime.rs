@@ -8,14 +8,14 @@
 //! test says so loudly and passes on a developer machine, but fails when `CI` is set.
 
 mod common;
+mod export_support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kinema_core::{ClipSpec, Engine, FrameGameplay, Job};
-use kinema_rig::export::{cut, drawn_vertices, Axes, ExportContent, ExportFormat};
-use kinema_rig::{auto_rig, build_model, frame_poses, ExportAction, RigEngine};
+use export_support::{export, render, samples, time_of, ACTIONS};
+use kinema_rig::export::{cut, drawn_vertices, Axes, ExportFormat};
 use serde_json::{json, Map, Value};
 
 const INSTALL: &str =
@@ -53,98 +53,28 @@ fn node() -> Option<PathBuf> {
     None
 }
 
-/// Every sample character (the walk-cycle reference frames aside).
-fn samples() -> Vec<String> {
-    let dir = common::sample_path("x").parent().unwrap().to_path_buf();
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().to_string_lossy().into_owned();
-            let stem = name.strip_suffix(".png")?;
-            (!stem.contains("_walk")).then(|| stem.to_string())
-        })
-        .collect();
-    names.sort();
-    names
-}
-
-const ACTIONS: [(&str, &str, bool); 5] = [
-    ("walk", "walk", true),
-    ("attack", "attack", false),
-    ("die", "die", false),
-    ("cast", "cast", false),
-    ("back", "walk left", true),
-];
-
 #[test]
 fn spine_core_poses_the_export_as_our_renderer_draws_it() {
     let Some(node) = node() else { return };
-    let engine = RigEngine::new();
     let mut summary = Vec::new();
     for sample in samples() {
-        let character = common::load(&sample);
-        let specs: Vec<ClipSpec> = ACTIONS
-            .iter()
-            .map(|&(_, _, looping)| ClipSpec {
-                frames: 12,
-                fps: 12,
-                seed: 5,
-                looping,
-            })
-            .collect();
-        let gameplay: Vec<Vec<FrameGameplay>> = ACTIONS
-            .iter()
-            .zip(&specs)
-            .map(|(&(_, prompt, _), spec)| {
-                let job = Job {
-                    character: &character,
-                    prompt,
-                    spec,
-                };
-                engine.generate(job, &|_| {}).unwrap().gameplay.unwrap()
-            })
-            .collect();
-        let actions: Vec<ExportAction> = ACTIONS
-            .iter()
-            .zip(&specs)
-            .zip(&gameplay)
-            .map(|((&(name, prompt, _), spec), g)| ExportAction {
-                name,
-                prompt,
-                spec,
-                gameplay: Some(g),
-            })
-            .collect();
-        let files = engine
-            .export(&character, "sample", &actions, &[ExportFormat::Spine])
-            .unwrap();
+        let r = render(&sample);
         let dir = tempfile::tempdir().unwrap();
-        for f in &files {
-            if let ExportContent::Text(text) = &f.content {
-                std::fs::write(dir.path().join(&f.name), text).unwrap();
-            }
-        }
+        export(&r, ExportFormat::Spine, dir.path());
 
         // What our renderer drew, in Spine's axes (y up, origin on the ground point),
         // plus the root motion the root bone carries.
-        let rig = auto_rig(&character).unwrap();
-        let model = build_model(&character, &rig).unwrap();
-        let axes = Axes::of(&model, true);
-        let pieces = cut(&model);
-        let placement = kinema_rig::canvas_for(&character).2;
+        let axes = Axes::of(&r.model, true);
+        let pieces = cut(&r.model);
+        let (ox, oy) = (r.placement.x as f32, r.placement.y as f32);
         let mut animations = Map::new();
-        for (((name, prompt, _), spec), g) in ACTIONS.iter().zip(&specs).zip(&gameplay) {
-            let plan = engine.motions().understand(prompt).unwrap();
-            let frames = frame_poses(&plan, rig.kind, spec);
+        for (((name, _, _), frames), g) in ACTIONS.iter().zip(&r.frames).zip(&r.gameplay) {
             let mut slots: Map<String, Value> = Map::new();
             let mut hurt = Vec::new();
             let mut hit = Vec::new();
-            // Key times as the export writes them (to the microsecond): stepped keys (the
-            // boxes) switch exactly there.
-            let time_of = |i: usize| (i as f64 / 12.0 * 1e6).round() / 1e6;
             let times: Vec<f64> = (0..frames.len()).map(time_of).collect();
             for (fp, rec) in frames.iter().zip(g) {
-                let drawn = drawn_vertices(&model, &axes, fp);
+                let drawn = drawn_vertices(&r.model, &axes, fp);
                 let travel = [rec.root_motion[0] as f64, -rec.root_motion[1] as f64];
                 for piece in &pieces.pieces {
                     let verts: Vec<f64> = piece
@@ -163,7 +93,6 @@ fn spine_core_poses_the_export_as_our_renderer_draws_it() {
                         .push(json!(verts));
                 }
                 let corners = |b: &kinema_core::BoxPx| -> Vec<f64> {
-                    let (ox, oy) = (placement.x as f32, placement.y as f32);
                     [
                         [b.x, b.y + b.h],
                         [b.x + b.w, b.y + b.h],
@@ -202,14 +131,6 @@ fn spine_core_poses_the_export_as_our_renderer_draws_it() {
             json!({ "animations": animations }).to_string(),
         )
         .unwrap();
-        if let Some(keep) = std::env::var_os("KINEMA_KEEP_SPINE") {
-            let keep = Path::new(&keep).join(&sample);
-            std::fs::create_dir_all(&keep).unwrap();
-            for f in std::fs::read_dir(dir.path()).unwrap() {
-                let f = f.unwrap().path();
-                std::fs::copy(&f, keep.join(f.file_name().unwrap())).unwrap();
-            }
-        }
         let out = Command::new(&node)
             .current_dir(spine_dir())
             .arg("check.mjs")
