@@ -73,16 +73,7 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
                     "drop those settings, or choose a diffusion engine with --engine",
                 ));
             }
-            let engine = match &options.rig {
-                Some(path) => {
-                    kinema_rig::RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?)
-                }
-                None => kinema_rig::RigEngine::new(),
-            };
-            Ok(Box::new(match &options.motions {
-                Some(motions) => engine.with_motions(Arc::clone(motions)),
-                None => engine,
-            }))
+            Ok(Box::new(build_rig_engine(options)?))
         }
         "wan" => build_wan(options),
         other => Err(Error::invalid(
@@ -90,6 +81,21 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
             format!("available engines: {}", ENGINE_NAMES.join(", ")),
         )),
     }
+}
+
+/// The rig engine with the rig file and motions of `options` (its other settings are for
+/// diffusion engines and ignored here; [`build_engine`] refuses them).
+pub fn build_rig_engine(options: &EngineOptions) -> Result<kinema_rig::RigEngine> {
+    let engine = match &options.rig {
+        Some(path) => {
+            kinema_rig::RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?)
+        }
+        None => kinema_rig::RigEngine::new(),
+    };
+    Ok(match &options.motions {
+        Some(motions) => engine.with_motions(Arc::clone(motions)),
+        None => engine,
+    })
 }
 
 /// The `wan` engine from a model folder or a pulled Hugging Face repo (the default is

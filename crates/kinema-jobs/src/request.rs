@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::defaults;
 use crate::engines::{build_engine, motions_of, EngineOptions};
+use crate::export::ExportRequest;
 
 /// What the character should do.
 #[derive(Clone, Debug)]
@@ -34,6 +35,9 @@ pub struct Request {
     /// Clip outputs; for action sets, each is expanded per action (`hero.mp4` → `hero-walk.mp4`).
     pub outs: Vec<PathBuf>,
     pub sheet: Option<SheetRequest>,
+    /// The rig exported for Spine and/or Godot with one animation per rendered action
+    /// (rig engine only).
+    pub export: Option<ExportRequest>,
     pub encode: EncodeOptions,
 }
 
@@ -78,6 +82,9 @@ pub struct RequestReport {
     pub outputs: Vec<Written>,
     /// Sprite sheet and atlas files, when a sheet was asked for.
     pub sheet_files: Vec<PathBuf>,
+    /// Rig export files (Spine, Godot and their texture page), when asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub export_files: Vec<PathBuf>,
     pub timings: Timings,
 }
 
@@ -246,16 +253,27 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         engine.understand(&u.prompt)?;
     }
     let outputs = OutputPlan::new(req, &units)?;
-    if outputs.clips.is_empty() && req.sheet.is_none() {
+    if outputs.clips.is_empty() && req.sheet.is_none() && req.export.is_none() {
         return Err(Error::invalid(
             "nothing to write: no clip output and no sprite sheet was asked for",
             format!(
-                "add --out PATH ({}) or --sheet PATH.png for a sprite sheet with atlases",
+                "add --out PATH ({}), --sheet PATH.png for a sprite sheet with atlases, or \
+                 --export spine,godot DIR/ for the rig",
                 kinema_media::OUTPUT_FORMATS
             ),
         ));
     }
     outputs.refuse_inputs(&inputs_of(req))?;
+    let export_stem = crate::export::export_stem(&req.image);
+    if let Some(export) = &req.export {
+        if req.engine != "rig" {
+            return Err(Error::invalid(
+                format!("--export needs the rig engine, not `{}`", req.engine),
+                "drop --export, or use --engine rig (only the rig engine has a skeleton)",
+            ));
+        }
+        crate::export::check_export(export, &export_stem, req.encode.force, &inputs_of(req))?;
+    }
     let plan = outputs.clips;
     let all_targets: Vec<OutputTarget> = plan.iter().map(|(_, t)| t.clone()).collect();
     kinema_media::check_targets(&all_targets, req.encode.force)?;
@@ -306,6 +324,34 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
             req.encode.force,
         )?;
     }
+    let mut export_files = Vec::new();
+    if let Some(export) = &req.export {
+        let specs: Vec<ClipSpec> = units
+            .iter()
+            .map(|u| ClipSpec {
+                looping: u.looping,
+                ..req.spec.clone()
+            })
+            .collect();
+        let actions: Vec<kinema_rig::ExportAction> = units
+            .iter()
+            .zip(&specs)
+            .zip(&gameplay)
+            .map(|((u, spec), g)| kinema_rig::ExportAction {
+                name: &u.name,
+                prompt: &u.prompt,
+                spec,
+                gameplay: g.as_deref(),
+            })
+            .collect();
+        let files = crate::engines::build_rig_engine(&req.engine_options)?.export(
+            &character,
+            &export_stem,
+            &actions,
+            &export.formats,
+        )?;
+        export_files = crate::export::write_export(export, &files, req.encode.force)?;
+    }
     let encode_ms = ms(t);
 
     let actions = units
@@ -330,6 +376,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         actions,
         outputs,
         sheet_files,
+        export_files,
         timings: Timings {
             load_ms,
             render_ms,

@@ -7,12 +7,15 @@ use kinema_core::{
 };
 use rayon::prelude::*;
 
+use crate::bvh::retarget;
 use crate::export::{export, ExportAnimation, ExportFile, ExportFormat, RigExport};
 use crate::gameplay::clip_gameplay;
 use crate::library::MotionLibrary;
 use crate::parts::build_model;
+use crate::parts::Model;
 use crate::render::{canvas_for, render_pose};
 use crate::rig::Rig;
+use crate::rig::RigKind;
 use crate::skeleton::auto_rig;
 use crate::text::Plan;
 use crate::timeline::frame_poses_seen;
@@ -68,10 +71,27 @@ impl RigEngine {
         }
     }
 
-    /// The plan of `prompt` for `rig`, refused when a step's motion cannot play on it.
-    fn plan_for(&self, prompt: &str, rig: &Rig, character: &Character) -> Result<Plan> {
-        let plan = self.motions.understand(prompt)?;
-        for step in &plan.steps {
+    /// The plan of `prompt` for this character, refused when a step's motion cannot play
+    /// on its rig. Motion captures are fitted to the character here, sampled at `fps`.
+    fn plan_for(
+        &self,
+        prompt: &str,
+        rig: &Rig,
+        model: &Model,
+        character: &Character,
+        fps: u32,
+    ) -> Result<Plan> {
+        let mut plan = self.motions.understand(prompt)?;
+        for step in &mut plan.steps {
+            if let Some(mocap) = &step.motion.mocap {
+                if rig.kind == RigKind::Humanoid || step.motion.for_kind(rig.kind).is_none() {
+                    let (fitted, _) = retarget(mocap, model, model.orientation, fps)?;
+                    let mut motion = (*step.motion).clone();
+                    motion.kinds.retain(|k| k.kind != RigKind::Humanoid);
+                    motion.kinds.insert(0, fitted);
+                    step.motion = Arc::new(motion);
+                }
+            }
             step.motion.require_kind(rig.kind, &character.name)?;
         }
         Ok(plan)
@@ -92,7 +112,7 @@ impl RigEngine {
         let model = build_model(character, &rig)?;
         let mut animations = Vec::with_capacity(actions.len());
         for a in actions {
-            let plan = self.plan_for(a.prompt, &rig, character)?;
+            let plan = self.plan_for(a.prompt, &rig, &model, character, a.spec.fps)?;
             let spec = effective_spec(&plan, a.spec);
             animations.push(ExportAnimation {
                 name: a.name.to_string(),
@@ -164,8 +184,8 @@ impl Engine for RigEngine {
             total: 1,
         });
         let rig = self.rig_for(character)?;
-        let plan = self.plan_for(job.prompt, &rig, character)?;
         let model = build_model(character, &rig)?;
+        let plan = self.plan_for(job.prompt, &rig, &model, character, spec.fps)?;
         progress(Progress {
             stage: "rig",
             done: 1,

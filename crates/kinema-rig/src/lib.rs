@@ -9,6 +9,7 @@
 //! is the character's own pixels moved, identity is kept by construction.
 
 mod arms;
+pub mod bvh;
 mod contour;
 mod engine;
 pub mod export;

@@ -50,6 +50,7 @@ pub enum Command {
   kinema generate --image knight.jpg --prompt \"swings his sword twice\" --background '#20242c' --out k.mp4 --json
   kinema generate --image hero.png --actions idle,walk,attack --sheet hero-sheet.png --atlas texturepacker,godot,unity
   kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif
+  kinema generate --image hero.png --actions idle,walk,attack --export spine,godot hero-rig/
 
 Outputs: .mp4, .gif, .png (animated PNG), .webp, frames/ (a folder of PNG frames), and
 --sheet PATH.png (a sprite sheet with texturepacker, aseprite, godot or unity atlases).
@@ -78,6 +79,12 @@ pub struct GenerateArgs {
 
     #[command(flatten)]
     pub sheet: SheetArgs,
+
+    /// Export the rig, with one animation per action, for animation tools: `spine`
+    /// (Spine 4.2 JSON + atlas), `godot` (a Godot 4 .tscn scene), or both, into the folder
+    /// DIR (created if missing). See docs/EXPORT.md.
+    #[arg(long, num_args = 2, value_names = ["FORMATS", "DIR"])]
+    pub export: Option<Vec<String>>,
 
     /// Which engine renders the clip.
     #[arg(long, default_value = kinema_jobs::defaults::ENGINE, value_parser = ["rig", "wan"])]
@@ -240,15 +247,21 @@ pub struct ActionsArgs {
 #[command(after_help = "Examples:
   kinema rig --image samples/characters/femaleAdventurer_idle.png --out hero.rig.json --overlay hero-rig.png
   # edit hero.rig.json (move joints), then:
-  kinema generate --image samples/characters/femaleAdventurer_idle.png --rig hero.rig.json --prompt wave --out wave.gif")]
+  kinema generate --image samples/characters/femaleAdventurer_idle.png --rig hero.rig.json --prompt wave --out wave.gif
+  kinema rig --image hero.png --export spine,godot hero-rig/   # the rig for Spine and Godot (docs/EXPORT.md)")]
 pub struct RigArgs {
     /// The character image.
     #[arg(long, value_name = "PATH")]
     pub image: PathBuf,
 
     /// Where to write the rig JSON.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "export")]
+    pub out: Option<PathBuf>,
+
+    /// Export the rig for animation tools: `spine`, `godot` or `spine,godot`, into the
+    /// folder DIR (created if missing). See docs/EXPORT.md.
+    #[arg(long, num_args = 2, value_names = ["FORMATS", "DIR"])]
+    pub export: Option<Vec<String>>,
 
     /// Also draw the rig over the character into this PNG.
     #[arg(long, value_name = "PATH")]

@@ -28,8 +28,8 @@ pub use pack::{layout_sheet, MAX_SHEET_SIDE};
 pub use render::render_sheet;
 pub use texturepacker::texturepacker_json;
 pub use unity::{unity_guid, unity_meta};
-pub(crate) use write::write_atomically;
 pub use write::{atlas_path, check_sheet_targets, sheet_paths, write_sheet};
+pub(crate) use write::{encode_png, write_atomically};
 
 /// One action of a character (idle, walk, attack) to put on the sheet.
 ///

@@ -1,5 +1,5 @@
 use kinema_core::{ClipSpec, Error, Result};
-use kinema_jobs::{defaults, Request, SheetRequest, What};
+use kinema_jobs::{defaults, ExportRequest, Request, SheetRequest, What};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
 use kinema_media::EncodeOptions;
 
@@ -74,12 +74,31 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
         },
         outs: args.outs.clone(),
         sheet,
+        export: args.export.as_deref().map(export_request).transpose()?,
         encode: EncodeOptions {
             background: args.background,
             scale: Some(args.scale),
             size: args.size,
             force: args.force,
         },
+    })
+}
+
+/// `--export FORMATS DIR` as a request: `spine,godot` and the folder.
+pub fn export_request(values: &[String]) -> Result<ExportRequest> {
+    let (formats, dir) = match values {
+        [formats, dir] => (formats, dir),
+        _ => {
+            return Err(Error::invalid(
+                "--export takes the formats and a folder",
+                "write --export spine,godot OUT_DIR/",
+            ))
+        }
+    };
+    let list: Vec<String> = formats.split(',').map(str::to_string).collect();
+    Ok(ExportRequest {
+        dir: dir.into(),
+        formats: ExportRequest::parse_formats(&list)?,
     })
 }
 
@@ -103,7 +122,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
                 w.height
             );
         }
-        for f in &report.sheet_files {
+        for f in report.sheet_files.iter().chain(&report.export_files) {
             eprintln!("wrote {}", f.display());
         }
     }
