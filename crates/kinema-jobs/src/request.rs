@@ -247,6 +247,12 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let start = Instant::now();
     req.spec.validate(&defaults::limits())?;
     let units = units(&req.what, &req.spec, &req.engine_options)?;
+    if req.export.is_some() && req.engine != "rig" {
+        return Err(Error::invalid(
+            format!("--export needs the rig engine, not `{}`", req.engine),
+            "drop --export, or use --engine rig (only the rig engine has a skeleton)",
+        ));
+    }
     let engine = build_engine(&req.engine, &req.engine_options)?;
     // Refuse a prompt the engine cannot follow before loading or rendering anything.
     for u in &units {
@@ -266,12 +272,6 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     outputs.refuse_inputs(&inputs_of(req))?;
     let export_stem = crate::export::export_stem(&req.image);
     if let Some(export) = &req.export {
-        if req.engine != "rig" {
-            return Err(Error::invalid(
-                format!("--export needs the rig engine, not `{}`", req.engine),
-                "drop --export, or use --engine rig (only the rig engine has a skeleton)",
-            ));
-        }
         crate::export::check_export(export, &export_stem, req.encode.force, &inputs_of(req))?;
     }
     let plan = outputs.clips;
@@ -333,12 +333,22 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
                 ..req.spec.clone()
             })
             .collect();
+        // A free prompt's animation is named after what it plays (`walk-then-jump`).
+        let names: Vec<String> = units
+            .iter()
+            .zip(&understood)
+            .map(|(u, said)| match req.what {
+                What::Actions(_) => u.name.clone(),
+                What::Prompt(_) => plan_name(said).unwrap_or_else(|| u.name.clone()),
+            })
+            .collect();
         let actions: Vec<kinema_rig::ExportAction> = units
             .iter()
+            .zip(&names)
             .zip(&specs)
             .zip(&gameplay)
-            .map(|((u, spec), g)| kinema_rig::ExportAction {
-                name: &u.name,
+            .map(|(((u, name), spec), g)| kinema_rig::ExportAction {
+                name,
                 prompt: &u.prompt,
                 spec,
                 gameplay: g.as_deref(),
@@ -384,6 +394,13 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
             total_ms: ms(start),
         },
     })
+}
+
+/// The actions of a rig plan, joined: `walk-then-jump`.
+fn plan_name(understood: &serde_json::Value) -> Option<String> {
+    let steps = understood["plan"]["steps"].as_array()?;
+    let actions: Vec<&str> = steps.iter().filter_map(|s| s["action"].as_str()).collect();
+    (!actions.is_empty()).then(|| actions.join("-then-"))
 }
 
 fn render_units(

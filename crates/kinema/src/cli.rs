@@ -51,6 +51,7 @@ pub enum Command {
   kinema generate --image hero.png --actions idle,walk,attack --sheet hero-sheet.png --atlas texturepacker,godot,unity
   kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif
   kinema generate --image hero.png --actions idle,walk,attack --export spine,godot hero-rig/
+  kinema generate --image hero.png --bvh walk.bvh --out walk.gif      # motion capture
 
 Outputs: .mp4, .gif, .png (animated PNG), .webp, frames/ (a folder of PNG frames), and
 --sheet PATH.png (a sprite sheet with texturepacker, aseprite, godot or unity atlases).
@@ -136,12 +137,34 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "DIR")]
     pub motions: Option<PathBuf>,
 
+    /// A motion capture (BVH: Mixamo, Rokoko, CMU and similar) fitted to the character:
+    /// an action named after the file (walk.bvh plays as `walk`), played whole unless
+    /// --prompt, --actions, --frames or --duration say otherwise.
+    #[arg(long, value_name = "FILE.bvh")]
+    pub bvh: Option<PathBuf>,
+
+    /// The plane the capture is seen in: auto (front for characters drawn facing you,
+    /// side for profiles), front or side.
+    #[arg(
+        long,
+        value_name = "auto|front|side",
+        default_value = "auto",
+        requires = "bvh"
+    )]
+    pub bvh_plane: String,
+
+    /// How the capture's joints are named: auto, mixamo, rokoko, cmu, or a mapping table
+    /// file (docs/MOTIONS.md#motion-capture-bvh).
+    #[arg(long, value_name = "TABLE", default_value = "auto", requires = "bvh")]
+    pub bvh_map: String,
+
     /// A mask image (white = character) for pictures whose background cannot be removed
     /// automatically.
     #[arg(long, value_name = "PATH")]
     pub mask: Option<PathBuf>,
 
-    /// Print a JSON summary on stdout: outputs, frames, fps, size, understood actions, timings.
+    /// Print a JSON summary on stdout: outputs, frames, fps, size, understood actions,
+    /// gameplay metadata per frame (pivot, root motion, hurt- and hitboxes, events), timings.
     #[arg(long)]
     pub json: bool,
 

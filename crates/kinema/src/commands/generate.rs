@@ -9,19 +9,36 @@ use crate::progress::Bar;
 /// The request `kinema generate` runs: the flags given, and `kinema_jobs::defaults` (through
 /// clap's default values) for the rest.
 pub fn request(args: &GenerateArgs) -> Result<Request> {
-    let frames = match (args.frames, args.duration) {
-        (Some(n), _) => n,
-        (None, Some(secs)) => (secs * args.fps as f64).round().max(1.0) as u32,
-        (None, None) => defaults::frames_at(args.fps),
+    let motions = args
+        .motions
+        .as_deref()
+        .map(kinema_rig::MotionLibrary::load)
+        .transpose()?;
+    let capture = match &args.bvh {
+        Some(path) => Some(kinema_jobs::add_capture(
+            motions.clone(),
+            path,
+            &args.bvh_plane,
+            &args.bvh_map,
+            args.looping,
+        )?),
+        None => None,
     };
-    let what = match (&args.prompt, &args.actions) {
-        (_, Some(list)) => What::Actions(list.clone()),
-        (Some(p), None) => What::Prompt(p.clone()),
-        (None, None) => {
+    let frames = match (args.frames, args.duration, &capture) {
+        (Some(n), _, _) => n,
+        (None, Some(secs), _) => (secs * args.fps as f64).round().max(1.0) as u32,
+        (None, None, Some(c)) => c.frames_at(args.fps),
+        (None, None, None) => defaults::frames_at(args.fps),
+    };
+    let what = match (&args.prompt, &args.actions, &capture) {
+        (_, Some(list), _) => What::Actions(list.clone()),
+        (Some(p), None, _) => What::Prompt(p.clone()),
+        (None, None, Some(c)) => What::Prompt(c.action.clone()),
+        (None, None, None) => {
             return Err(Error::invalid(
                 "nothing says what the character should do",
-                "add --prompt \"waves hello\" for one clip, or --actions idle,walk,attack for \
-                 one clip per action (see `kinema actions`)",
+                "add --prompt \"waves hello\" for one clip, --actions idle,walk,attack for \
+                 one clip per action (see `kinema actions`), or --bvh FILE for a motion capture",
             ))
         }
     };
@@ -52,11 +69,7 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
         engine: args.engine.clone(),
         engine_options: kinema_jobs::EngineOptions {
             rig: args.rig.clone(),
-            motions: args
-                .motions
-                .as_deref()
-                .map(kinema_rig::MotionLibrary::load)
-                .transpose()?,
+            motions: capture.map(|c| c.motions).or(motions),
             model: args.model.clone(),
             steps: args.steps,
             guidance: args.guidance,
