@@ -45,9 +45,15 @@ fn windows(frames: &[FramePose]) -> Vec<(f32, f32)> {
 /// the limb that ends at that joint (`hand_right`: the forearm and hand). Underlays are
 /// left out: they are hidden behind the body.
 pub fn limb_points(model: &Model, pose: &Pose, joint: &str) -> Vec<[f32; 2]> {
-    let Some(j) = model.skeleton.index(joint) else {
-        return Vec::new();
-    };
+    match model.skeleton.index(joint) {
+        Some(j) => drawn_points(model, pose, Some(j)),
+        None => Vec::new(),
+    }
+}
+
+/// Every drawn vertex (image pixels) of the visible layers, or only those following
+/// joint `only` more than any other.
+pub fn drawn_points(model: &Model, pose: &Pose, only: Option<usize>) -> Vec<[f32; 2]> {
     let (_, deformed) = unfolded(model, pose);
     let mut out = Vec::new();
     for (layer, verts) in model.layers.iter().zip(&deformed) {
@@ -55,12 +61,14 @@ pub fn limb_points(model: &Model, pose: &Pose, joint: &str) -> Vec<[f32; 2]> {
             continue;
         }
         for (inf, v) in layer.influences.iter().zip(verts) {
-            let w: f32 = inf
-                .iter()
-                .filter(|(b, _)| *b as usize == j)
-                .map(|(_, w)| w)
-                .sum();
-            if w >= 0.5 {
+            let keep = only.is_none_or(|j| {
+                inf.iter()
+                    .filter(|(b, _)| *b as usize == j)
+                    .map(|(_, w)| w)
+                    .sum::<f32>()
+                    >= 0.5
+            });
+            if keep {
                 out.push(*v);
             }
         }
@@ -142,6 +150,12 @@ pub fn clip_gameplay(
             .unwrap_or(poses.len());
         let these = &poses[start..end];
         let motion = plan.steps.get(step).and_then(|s| s.motion.for_kind(kind));
+        // A stand-in section (a quadruped playing body-chain keys) names its own joints.
+        let joint = |limb: &Option<String>| -> Option<String> {
+            let limb = limb.as_deref()?;
+            let section = motion.map_or(kind, |m| m.kind);
+            Some(stand_in_joint(section, kind, limb).to_string())
+        };
         let wins = windows(these);
         for (k, fp) in these.iter().enumerate() {
             let to = ToFrame {
@@ -174,7 +188,7 @@ pub fn clip_gameplay(
                         events.push(FrameEvent {
                             name: e.name.clone(),
                             phase,
-                            limb: e.limb.clone(),
+                            limb: joint(&e.limb),
                         });
                     }
                     if let Some(end) = e.end {
@@ -183,16 +197,16 @@ pub fn clip_gameplay(
                             events.push(FrameEvent {
                                 name: e.name.clone(),
                                 phase: EventPhase::End,
-                                limb: e.limb.clone(),
+                                limb: joint(&e.limb),
                             });
                         }
                         let active = at < hi && until >= lo;
                         if active && e.name == "attack_active" && hitbox.is_none() {
-                            if let Some(limb) = &e.limb {
+                            if let Some(limb) = joint(&e.limb) {
                                 hitbox =
-                                    strike_box(model, &fp.pose, limb, &to).map(|rect| Hitbox {
+                                    strike_box(model, &fp.pose, &limb, &to).map(|rect| Hitbox {
                                         rect,
-                                        limb: limb.clone(),
+                                        limb,
                                         event: e.name.clone(),
                                     });
                             }
@@ -220,7 +234,19 @@ pub fn clip_gameplay(
     out
 }
 
-/// The striking limb's box in frame pixels, grown to hold the joint itself.
+/// The joint of `rig` that stands for joint `limb` of a `section` kind's motion: a
+/// quadruped playing body-chain keys strikes with its head where a body chain strikes
+/// with its top.
+fn stand_in_joint(section: RigKind, rig: RigKind, limb: &str) -> &str {
+    match (section, rig, limb) {
+        (RigKind::BodyChain, RigKind::Quadruped, "top") => "head",
+        (RigKind::BodyChain, RigKind::Quadruped, "body") => "withers",
+        (RigKind::BodyChain, RigKind::Quadruped, "base") => "hips",
+        _ => limb,
+    }
+}
+
+/// The striking limb's box in frame pixels.
 fn strike_box(model: &Model, pose: &Pose, limb: &str, to: &ToFrame) -> Option<BoxPx> {
     let points = limb_points(model, pose, limb);
     if points.is_empty() {

@@ -34,7 +34,7 @@ mod toml_reader;
 mod view;
 
 pub use engine::{ExportAction, RigEngine};
-pub use gameplay::{clip_gameplay, limb_points};
+pub use gameplay::{clip_gameplay, drawn_points, limb_points};
 pub use library::{
     as_written_f64, KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion,
     TurnedMotion,
