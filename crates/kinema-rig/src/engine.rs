@@ -18,7 +18,7 @@ use crate::rig::Rig;
 use crate::rig::RigKind;
 use crate::skeleton::auto_rig;
 use crate::text::Plan;
-use crate::timeline::frame_poses_seen;
+use crate::timeline::{frame_poses_seen, FramePose};
 
 /// Animates a character by deforming its own pixels; CPU only, no model weights.
 #[derive(Clone, Debug)]
@@ -97,6 +97,46 @@ impl RigEngine {
         Ok(plan)
     }
 
+    /// What a render of `prompt` under `spec` draws for `character`, before drawing it:
+    /// the rig, the model, the plan (motion captures fitted), the spec as drawn and one
+    /// pose per frame. Exports and tests use it to see exactly the frames `generate` draws.
+    pub fn animate(
+        &self,
+        character: &Character,
+        prompt: &str,
+        spec: &ClipSpec,
+    ) -> Result<Animated> {
+        let rig = self.rig_for(character)?;
+        let model = build_model(character, &rig)?;
+        let posed = self.pose_with(prompt, &rig, &model, character, spec)?;
+        Ok(Animated {
+            rig,
+            model,
+            plan: posed.plan,
+            spec: posed.spec,
+            poses: posed.poses,
+        })
+    }
+
+    fn pose_with(
+        &self,
+        prompt: &str,
+        rig: &Rig,
+        model: &Model,
+        character: &Character,
+        spec: &ClipSpec,
+    ) -> Result<Posed> {
+        let plan = self.plan_for(prompt, rig, model, character, spec.fps)?;
+        // A plan made only of cycles (idle, walk…) is a loop however it was asked for:
+        // whole cycles, and no duplicated seam frame.
+        let spec = ClipSpec {
+            looping: spec.looping || plan.steps.iter().all(|s| s.motion.looping),
+            ..spec.clone()
+        };
+        let poses = frame_poses_seen(&plan, rig.kind, model.orientation.view, &spec);
+        Ok(Posed { plan, spec, poses })
+    }
+
     /// The rig of `character` for animation tools ([`crate::export`]): its bones, skinned
     /// parts and texture page, with one animation per action, keyed on the frames a
     /// render of the same prompt and spec draws (and carrying `gameplay`, the render's
@@ -112,13 +152,12 @@ impl RigEngine {
         let model = build_model(character, &rig)?;
         let mut animations = Vec::with_capacity(actions.len());
         for a in actions {
-            let plan = self.plan_for(a.prompt, &rig, &model, character, a.spec.fps)?;
-            let spec = effective_spec(&plan, a.spec);
+            let posed = self.pose_with(a.prompt, &rig, &model, character, a.spec)?;
             animations.push(ExportAnimation {
                 name: a.name.to_string(),
-                fps: spec.fps,
-                looping: spec.looping,
-                frames: frame_poses_seen(&plan, rig.kind, model.orientation.view, &spec),
+                fps: posed.spec.fps,
+                looping: posed.spec.looping,
+                frames: posed.poses,
                 gameplay: a
                     .gameplay
                     .map(<[FrameGameplay]>::to_vec)
@@ -138,13 +177,21 @@ impl RigEngine {
     }
 }
 
-/// The spec a plan is drawn with: a plan made only of cycles (idle, walk…) is a loop
-/// however it was asked for (whole cycles, and no duplicated seam frame).
-fn effective_spec(plan: &Plan, spec: &ClipSpec) -> ClipSpec {
-    ClipSpec {
-        looping: spec.looping || plan.steps.iter().all(|s| s.motion.looping),
-        ..spec.clone()
-    }
+/// A render prepared: everything but the pixels.
+#[derive(Clone, Debug)]
+pub struct Animated {
+    pub rig: Rig,
+    pub model: Model,
+    pub plan: Plan,
+    /// The spec as drawn (a plan of cycles always loops).
+    pub spec: ClipSpec,
+    pub poses: Vec<FramePose>,
+}
+
+struct Posed {
+    plan: Plan,
+    spec: ClipSpec,
+    poses: Vec<FramePose>,
 }
 
 /// One action of an export: the animation's name, the prompt and spec it was rendered
@@ -183,18 +230,20 @@ impl Engine for RigEngine {
             done: 0,
             total: 1,
         });
-        let rig = self.rig_for(character)?;
-        let model = build_model(character, &rig)?;
-        let plan = self.plan_for(job.prompt, &rig, &model, character, spec.fps)?;
+        let Animated {
+            rig,
+            model,
+            plan,
+            spec,
+            poses,
+        } = self.animate(character, job.prompt, spec)?;
+        let spec = &spec;
+        let looping = spec.looping;
         progress(Progress {
             stage: "rig",
             done: 1,
             total: 1,
         });
-        let spec = &effective_spec(&plan, spec);
-        let looping = spec.looping;
-        let view = model.orientation.view;
-        let poses = frame_poses_seen(&plan, rig.kind, view, spec);
         let (w, h, placement) = canvas_for(character);
         let total = poses.len() as u64;
         let done = std::sync::atomic::AtomicU64::new(0);

@@ -139,6 +139,7 @@ pub fn clip_gameplay(
 ) -> Vec<FrameGameplay> {
     let width = frames.first().map_or(0.0, |f| f.width as f32);
     let kind = model.skeleton.kind;
+    let view = model.orientation.view;
     let forward = forward_sign(model);
     let mut out: Vec<FrameGameplay> = Vec::with_capacity(poses.len());
     let mut travelled = 0.0f32;
@@ -173,7 +174,7 @@ pub fn clip_gameplay(
             let (lo, hi) = wins[k];
             let mut events = Vec::new();
             let mut hitbox = None;
-            for e in motion.map(|m| m.events.as_slice()).unwrap_or_default() {
+            for e in motion.map(|m| m.events_for(view)).unwrap_or_default() {
                 let first = lo.floor() as i64 - 1;
                 let last = hi.ceil() as i64 + 1;
                 for cycle in first..=last {

@@ -33,7 +33,7 @@ mod timeline;
 mod toml_reader;
 mod view;
 
-pub use engine::{ExportAction, RigEngine};
+pub use engine::{Animated, ExportAction, RigEngine};
 pub use gameplay::{clip_gameplay, drawn_points, limb_points};
 pub use library::{
     as_written_f64, KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion,

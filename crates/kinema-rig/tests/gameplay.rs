@@ -9,8 +9,8 @@ mod export_support;
 
 use kinema_core::{ClipSpec, Engine, Frame, FrameGameplay, Job};
 use kinema_rig::{
-    auto_rig, build_model, canvas_for, drawn_points, drawn_pose, frame_poses, limb_points,
-    render_pose, Model, Part, Pose, RigEngine, RigKind,
+    canvas_for, drawn_points, drawn_pose, limb_points, render_pose, Model, Part, Pose, RigEngine,
+    RigKind,
 };
 
 const FPS: u32 = 12;
@@ -41,17 +41,11 @@ fn clip(sample: &str, prompt: &str, frames: u32, looping: bool) -> Clip {
             &|_| {},
         )
         .unwrap();
-    let rig = auto_rig(&c).unwrap();
-    let model = build_model(&c, &rig).unwrap();
-    let poses = frame_poses(
-        &engine.motions().understand(prompt).unwrap(),
-        rig.kind,
-        &spec,
-    );
+    let animated = engine.animate(&c, prompt, &spec).unwrap();
     Clip {
-        model,
+        model: animated.model,
         frames: g.clip.frames,
-        poses,
+        poses: animated.poses,
         gameplay: g.gameplay.unwrap(),
     }
 }
@@ -160,9 +154,19 @@ fn touching(gap: f32, height: f32) -> bool {
 fn footsteps_fall_where_a_foot_touches_the_ground() {
     let mut checked = 0;
     for sample in export_support::samples() {
-        for (prompt, frames, looping) in
-            [("walk", 24, true), ("run", 24, true), ("jump", 16, false)]
-        {
+        let animal =
+            kinema_rig::auto_rig(&common::load(&sample)).unwrap().kind == RigKind::Quadruped;
+        let gaits = [
+            ("walk", 24, true),
+            ("run", 24, true),
+            ("jump", 16, false),
+            ("trot", 24, true),
+            ("gallop", 24, true),
+        ];
+        for (prompt, frames, looping) in gaits {
+            if ["trot", "gallop"].contains(&prompt) && !animal {
+                continue; // four-legged gaits only
+            }
             let c = clip(&sample, prompt, frames, looping);
             let (ground, height) = (c.model.ground, c.model.skeleton.height);
             let kind = c.model.skeleton.kind;

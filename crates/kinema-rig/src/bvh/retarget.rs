@@ -429,6 +429,7 @@ pub fn retarget(
                 forward: travel as f32,
             },
             events,
+            turned: None,
         },
         Fit {
             plane,

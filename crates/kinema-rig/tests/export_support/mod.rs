@@ -7,7 +7,7 @@ use std::path::Path;
 
 use kinema_core::{Character, ClipSpec, Engine, FrameGameplay, Job, Placement};
 use kinema_rig::export::{ExportContent, ExportFormat};
-use kinema_rig::{auto_rig, build_model, frame_poses, ExportAction, FramePose, Model, RigEngine};
+use kinema_rig::{Animated, ExportAction, FramePose, Model, RigEngine};
 
 use super::common;
 
@@ -71,19 +71,14 @@ pub fn render(sample: &str) -> Rendered {
             engine.generate(job, &|_| {}).unwrap().gameplay.unwrap()
         })
         .collect();
-    let rig = auto_rig(&character).unwrap();
-    let model = build_model(&character, &rig).unwrap();
-    let frames = ACTIONS
+    // The frames exactly as the engine draws them.
+    let animated: Vec<Animated> = ACTIONS
         .iter()
         .zip(&specs)
-        .map(|(&(_, prompt, _), spec)| {
-            frame_poses(
-                &engine.motions().understand(prompt).unwrap(),
-                rig.kind,
-                spec,
-            )
-        })
+        .map(|(&(_, prompt, _), spec)| engine.animate(&character, prompt, spec).unwrap())
         .collect();
+    let model = animated[0].model.clone();
+    let frames = animated.into_iter().map(|a| a.poses).collect();
     let placement = kinema_rig::canvas_for(&character).2;
     Rendered {
         character,
