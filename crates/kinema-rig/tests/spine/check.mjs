@@ -1,15 +1,17 @@
 // Loads a Kinema Spine export with Spine's own runtime (spine-core 4.2) and compares what
-// it poses with what Kinema's renderer drew. Usage: node check.mjs DIR NAME
+// it poses with what Kinema's renderer drew. Usage: node check.mjs DIR NAME [DUMP.json]
+// (DUMP.json: every slot's posed world vertices, for the docs' round-trip pictures).
 //
 // DIR holds NAME.json, NAME.atlas and expected.json, written by
 // crates/kinema-rig/tests/spine_runtime.rs: per animation, sample times with every slot's
 // world vertices (x, y pairs, Spine axes) and the hurtbox and hitbox corners. The runtime
 // reads some mistakes silently (a wrong vertex layout, a missing parent), so numbers are
 // compared, not just the load. Prints one JSON line of results; exits 1 on any mismatch.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as spine from "@esotericsoftware/spine-core";
 
-const [dir, name] = process.argv.slice(2);
+const [dir, name, dumpPath] = process.argv.slice(2);
+const dump = {};
 const TOLERANCE = 1.0; // pixels
 
 const atlas = new spine.TextureAtlas(readFileSync(`${dir}/${name}.atlas`, "utf8"));
@@ -69,7 +71,9 @@ for (const animName of names) {
         failures.push(`${animName}@${time}: slot ${slotName} has no attachment`);
         continue;
       }
-      compare(`${animName}@${time} ${slotName}`, slotVertices(slot), frames[k]);
+      const got = slotVertices(slot);
+      compare(`${animName}@${time} ${slotName}`, got, frames[k]);
+      ((dump[animName] ??= [])[k] ??= {})[slotName] = got;
     }
     bounds.update(skeleton, true);
     for (const box of ["hurtbox", "hitbox"]) {
@@ -94,5 +98,6 @@ for (const animName of names) {
   }
 }
 
+if (dumpPath) writeFileSync(dumpPath, JSON.stringify(dump));
 console.log(JSON.stringify({ animations: names.length, vertices: compared, worst_px: worst, failures: failures.slice(0, 20) }));
 process.exit(failures.length === 0 && compared > 0 ? 0 : 1);
