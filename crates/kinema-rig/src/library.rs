@@ -166,8 +166,13 @@ impl Motion {
     }
 
     /// Names of the kinds it has sections for (`humanoid`, `body_chain`).
+    /// A motion capture counts as a humanoid section: it is fitted to humanoids.
     pub fn kind_names(&self) -> Vec<&'static str> {
-        self.kinds.iter().map(|k| k.kind.name()).collect()
+        let mut names: Vec<&'static str> = self.kinds.iter().map(|k| k.kind.name()).collect();
+        if self.mocap.is_some() && !names.contains(&RigKind::Humanoid.name()) {
+            names.insert(0, RigKind::Humanoid.name());
+        }
+        names
     }
 
     /// A motion that lacks `kind`: the error a render of such a character gets.

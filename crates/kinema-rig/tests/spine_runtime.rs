@@ -204,9 +204,16 @@ fn round_trip_pictures() {
         let mut wire = ours.clone();
         for piece in &pieces.pieces {
             let v = posed[&piece.name].as_array().unwrap();
-            let at = |i: u32| to_frame(v[2 * i as usize].as_f64().unwrap(), v[2 * i as usize + 1].as_f64().unwrap());
+            let at = |i: u32| {
+                to_frame(
+                    v[2 * i as usize].as_f64().unwrap(),
+                    v[2 * i as usize + 1].as_f64().unwrap(),
+                )
+            };
             let uv = |i: u32| {
-                piece.page_uv(r.model.layers[piece.layer].mesh.vertices[piece.vertices[i as usize] as usize])
+                piece.page_uv(
+                    r.model.layers[piece.layer].mesh.vertices[piece.vertices[i as usize] as usize],
+                )
             };
             for t in &piece.triangles {
                 fill(&mut spine, &pieces.page, t.map(at), t.map(uv));
@@ -227,25 +234,42 @@ fn canvas(r: &export_support::Rendered) -> (u32, u32) {
 }
 
 /// Draws a textured triangle (nearest texel, straight alpha over).
-fn fill(dst: &mut kinema_core::Frame, page: &kinema_core::Frame, p: [[f32; 2]; 3], uv: [[f32; 2]; 3]) {
-    let (x0, x1) = (p.iter().map(|q| q[0]).fold(f32::MAX, f32::min), p.iter().map(|q| q[0]).fold(f32::MIN, f32::max));
-    let (y0, y1) = (p.iter().map(|q| q[1]).fold(f32::MAX, f32::min), p.iter().map(|q| q[1]).fold(f32::MIN, f32::max));
-    let area = (p[1][0] - p[0][0]) * (p[2][1] - p[0][1]) - (p[2][0] - p[0][0]) * (p[1][1] - p[0][1]);
+fn fill(
+    dst: &mut kinema_core::Frame,
+    page: &kinema_core::Frame,
+    p: [[f32; 2]; 3],
+    uv: [[f32; 2]; 3],
+) {
+    let (x0, x1) = (
+        p.iter().map(|q| q[0]).fold(f32::MAX, f32::min),
+        p.iter().map(|q| q[0]).fold(f32::MIN, f32::max),
+    );
+    let (y0, y1) = (
+        p.iter().map(|q| q[1]).fold(f32::MAX, f32::min),
+        p.iter().map(|q| q[1]).fold(f32::MIN, f32::max),
+    );
+    let area =
+        (p[1][0] - p[0][0]) * (p[2][1] - p[0][1]) - (p[2][0] - p[0][0]) * (p[1][1] - p[0][1]);
     if area.abs() < 1e-6 {
         return;
     }
     for y in (y0.floor().max(0.0) as u32)..(y1.ceil().min(dst.height as f32) as u32) {
         for x in (x0.floor().max(0.0) as u32)..(x1.ceil().min(dst.width as f32) as u32) {
             let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-            let w1 = ((px - p[0][0]) * (p[2][1] - p[0][1]) - (p[2][0] - p[0][0]) * (py - p[0][1])) / area;
-            let w2 = ((p[1][0] - p[0][0]) * (py - p[0][1]) - (px - p[0][0]) * (p[1][1] - p[0][1])) / area;
+            let w1 = ((px - p[0][0]) * (p[2][1] - p[0][1]) - (p[2][0] - p[0][0]) * (py - p[0][1]))
+                / area;
+            let w2 = ((p[1][0] - p[0][0]) * (py - p[0][1]) - (px - p[0][0]) * (p[1][1] - p[0][1]))
+                / area;
             let w0 = 1.0 - w1 - w2;
             if w0 < 0.0 || w1 < 0.0 || w2 < 0.0 {
                 continue;
             }
             let u = w0 * uv[0][0] + w1 * uv[1][0] + w2 * uv[2][0];
             let v = w0 * uv[0][1] + w1 * uv[1][1] + w2 * uv[2][1];
-            let (tx, ty) = (u.floor().clamp(0.0, page.width as f32 - 1.0), v.floor().clamp(0.0, page.height as f32 - 1.0));
+            let (tx, ty) = (
+                u.floor().clamp(0.0, page.width as f32 - 1.0),
+                v.floor().clamp(0.0, page.height as f32 - 1.0),
+            );
             let s = page.pixel(tx as u32, ty as u32);
             over(dst, x, y, s);
         }
@@ -259,8 +283,14 @@ fn over(dst: &mut kinema_core::Frame, x: u32, y: u32, s: [u8; 4]) {
     if out_a <= 0.0 {
         return;
     }
-    let mix = |c: usize| ((s[c] as f32 * a + d[c] as f32 * (d[3] as f32 / 255.0) * (1.0 - a)) / out_a).round() as u8;
-    dst.set_pixel(x, y, [mix(0), mix(1), mix(2), (out_a * 255.0).round() as u8]);
+    let mix = |c: usize| {
+        ((s[c] as f32 * a + d[c] as f32 * (d[3] as f32 / 255.0) * (1.0 - a)) / out_a).round() as u8
+    };
+    dst.set_pixel(
+        x,
+        y,
+        [mix(0), mix(1), mix(2), (out_a * 255.0).round() as u8],
+    );
 }
 
 fn line(dst: &mut kinema_core::Frame, a: [f32; 2], b: [f32; 2], c: [u8; 4]) {
@@ -302,5 +332,8 @@ fn save(path: &Path, f: &kinema_core::Frame) {
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), f.width, f.height);
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
-    enc.write_header().unwrap().write_image_data(&f.rgba).unwrap();
+    enc.write_header()
+        .unwrap()
+        .write_image_data(&f.rgba)
+        .unwrap();
 }

@@ -76,11 +76,13 @@ async fn a_motion_capture_named_by_a_motion_file_drives_tasks() {
     let motions = kinema_rig::MotionLibrary::load(&dir).unwrap();
     let s = serve(|c| c.motions = Some(motions));
     let v: Value = s.get(None, "/v1/actions").await.json().await.unwrap();
-    assert!(v["actions"]
+    let wave = v["actions"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|a| a["name"] == "mocapwave"));
+        .find(|a| a["name"] == "mocapwave")
+        .expect("the capture is listed");
+    assert_eq!(wave["kinds"], json!(["humanoid"]));
     let image = s.upload_id(None).await;
     let body = json!({"image": image, "actions": ["mocapwave"], "frames": 6, "fps": 6,
         "size": 64, "outputs": ["gif"]});
