@@ -70,7 +70,7 @@ fn spine_core_poses_the_export_as_our_renderer_draws_it() {
 fn check(node: &Path, r: &export_support::Rendered, dump: Option<&Path>) -> String {
     let sample = &r.character.name;
     let dir = tempfile::tempdir().unwrap();
-    export(&r, ExportFormat::Spine, dir.path());
+    export(r, ExportFormat::Spine, dir.path());
 
     // What our renderer drew, in Spine's axes (y up, origin on the ground point),
     // plus the root motion the root bone carries.

@@ -168,7 +168,7 @@ impl Axes {
     }
 
     /// Image pixels → tool coordinates, as a map.
-    fn to_tool(&self) -> M {
+    fn to_tool(self) -> M {
         let (ox, oy) = (self.origin[0] as f64, self.origin[1] as f64);
         if self.y_up {
             M {
