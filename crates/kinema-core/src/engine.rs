@@ -23,6 +23,9 @@ pub struct Generation {
     /// Engine-specific account of the prompt (for `rig`: the parsed action plan), shown
     /// by `--json` so users can see why the clip looks the way it does.
     pub understood: serde_json::Value,
+    /// Per-frame gameplay metadata (pivot, root motion, hurt- and hitboxes, events), for
+    /// engines that know the character's body; `None` for engines that only see pixels.
+    pub gameplay: Option<Vec<crate::FrameGameplay>>,
 }
 
 /// A way of turning a character and a prompt into a clip.

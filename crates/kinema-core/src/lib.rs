@@ -9,6 +9,7 @@ mod clip;
 mod engine;
 mod error;
 mod frame;
+mod gameplay;
 mod spec;
 
 pub use character::Character;
@@ -16,4 +17,5 @@ pub use clip::{Clip, Placement};
 pub use engine::{Engine, Generation, Job, Progress};
 pub use error::{Error, ErrorKind, Result};
 pub use frame::Frame;
+pub use gameplay::{BoxPx, EventPhase, FrameEvent, FrameGameplay, Hitbox};
 pub use spec::{Background, ClipSpec, Limits};

@@ -374,6 +374,8 @@ impl Engine for WanEngine {
                 placement: layout.placement,
             },
             understood,
+            // Pixels only: no skeleton to say where the body is.
+            gameplay: None,
         })
     }
 }

@@ -89,16 +89,7 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
                     "drop those settings, or choose a diffusion engine with --engine",
                 ));
             }
-            let engine = match &options.rig {
-                Some(path) => {
-                    kinema_rig::RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?)
-                }
-                None => kinema_rig::RigEngine::new(),
-            };
-            Ok(Box::new(match &options.motions {
-                Some(motions) => engine.with_motions(Arc::clone(motions)),
-                None => engine,
-            }))
+            Ok(Box::new(build_rig_engine(options)?))
         }
         "wan" => build_wan(options),
         "svd" => crate::svd::build_svd(options),
@@ -107,6 +98,21 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
             format!("available engines: {}", ENGINE_NAMES.join(", ")),
         )),
     }
+}
+
+/// The rig engine with the rig file and motions of `options` (its other settings are for
+/// diffusion engines and ignored here; [`build_engine`] refuses them).
+pub fn build_rig_engine(options: &EngineOptions) -> Result<kinema_rig::RigEngine> {
+    let engine = match &options.rig {
+        Some(path) => {
+            kinema_rig::RigEngine::with_rig(kinema_rig::Rig::from_json(&read_rig(path)?)?)
+        }
+        None => kinema_rig::RigEngine::new(),
+    };
+    Ok(match &options.motions {
+        Some(motions) => engine.with_motions(Arc::clone(motions)),
+        None => engine,
+    })
 }
 
 /// The `wan` engine from a model folder or a pulled Hugging Face repo (the default is
@@ -289,7 +295,8 @@ mod tests {
         };
         let err = build_engine("svd", &wan_flags).err().unwrap();
         assert!(
-            err.message.contains("--guidance (use --min-guidance/--max-guidance) does not apply"),
+            err.message
+                .contains("--guidance (use --min-guidance/--max-guidance) does not apply"),
             "{err}"
         );
         assert!(err.hint.unwrap().contains("--max-guidance"));

@@ -8,12 +8,16 @@
 pub mod batch;
 pub mod defaults;
 mod engines;
+mod export;
+mod mocap;
 mod request;
 pub mod suggest;
 mod suite;
 mod svd;
 
-pub use engines::{build_engine, engine_by_name, EngineOptions, ENGINE_NAMES};
+pub use engines::{build_engine, build_rig_engine, engine_by_name, EngineOptions, ENGINE_NAMES};
+pub use export::{export_rig, export_stem, ExportRequest, RigOnly};
+pub use mocap::{add_capture, Capture};
 pub use request::{run, RenderedAction, Request, RequestReport, SheetRequest, Timings, What};
 pub use suite::{run_suite, SuiteOutcome};
 pub use svd::prompt_motion;

@@ -3,12 +3,15 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kinema_core::{Character, Clip, ClipSpec, Engine, Error, Generation, Job, Progress, Result};
+use kinema_core::{
+    Character, Clip, ClipSpec, Engine, Error, FrameGameplay, Generation, Job, Progress, Result,
+};
 use kinema_media::{EncodeOptions, InputFiles, OutputFormat, OutputTarget, Written};
 use serde::Serialize;
 
 use crate::defaults;
 use crate::engines::{build_engine, motions_of, EngineOptions};
+use crate::export::ExportRequest;
 
 /// What the character should do.
 #[derive(Clone, Debug)]
@@ -34,6 +37,9 @@ pub struct Request {
     /// Clip outputs; for action sets, each is expanded per action (`hero.mp4` → `hero-walk.mp4`).
     pub outs: Vec<PathBuf>,
     pub sheet: Option<SheetRequest>,
+    /// The rig exported for Spine and/or Godot with one animation per rendered action
+    /// (rig engine only).
+    pub export: Option<ExportRequest>,
     pub encode: EncodeOptions,
 }
 
@@ -55,6 +61,10 @@ pub struct RenderedAction {
     pub height: u32,
     pub looping: bool,
     pub understood: serde_json::Value,
+    /// Per frame: the ground pivot, root motion, hurtbox, hitbox on strike frames and the
+    /// events that fall on it, in frame pixels (rig engine only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gameplay: Option<Vec<FrameGameplay>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -74,6 +84,9 @@ pub struct RequestReport {
     pub outputs: Vec<Written>,
     /// Sprite sheet and atlas files, when a sheet was asked for.
     pub sheet_files: Vec<PathBuf>,
+    /// Rig export files (Spine, Godot and their texture page), when asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub export_files: Vec<PathBuf>,
     pub timings: Timings,
 }
 
@@ -236,22 +249,33 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let start = Instant::now();
     req.spec.validate(&defaults::limits())?;
     let units = units(&req.what, &req.spec, &req.engine_options)?;
+    if req.export.is_some() && req.engine != "rig" {
+        return Err(Error::invalid(
+            format!("--export needs the rig engine, not `{}`", req.engine),
+            "drop --export, or use --engine rig (only the rig engine has a skeleton)",
+        ));
+    }
     let engine = build_engine(&req.engine, &req.engine_options)?;
     // Refuse a prompt the engine cannot follow before loading or rendering anything.
     for u in &units {
         engine.understand(&u.prompt)?;
     }
     let outputs = OutputPlan::new(req, &units)?;
-    if outputs.clips.is_empty() && req.sheet.is_none() {
+    if outputs.clips.is_empty() && req.sheet.is_none() && req.export.is_none() {
         return Err(Error::invalid(
             "nothing to write: no clip output and no sprite sheet was asked for",
             format!(
-                "add --out PATH ({}) or --sheet PATH.png for a sprite sheet with atlases",
+                "add --out PATH ({}), --sheet PATH.png for a sprite sheet with atlases, or \
+                 --export spine,godot DIR/ for the rig",
                 kinema_media::OUTPUT_FORMATS
             ),
         ));
     }
     outputs.refuse_inputs(&inputs_of(req))?;
+    let export_stem = crate::export::export_stem(&req.image);
+    if let Some(export) = &req.export {
+        crate::export::check_export(export, &export_stem, req.encode.force, &inputs_of(req))?;
+    }
     let plan = outputs.clips;
     let all_targets: Vec<OutputTarget> = plan.iter().map(|(_, t)| t.clone()).collect();
     kinema_media::check_targets(&all_targets, req.encode.force)?;
@@ -267,11 +291,14 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let t = Instant::now();
     // The engines' own account of each render (for `wan`: timings, memory, key colour)
     // replaces the up-front `understand` one in the report.
-    let (clips, understood): (Vec<Clip>, Vec<serde_json::Value>) =
-        render_units(engine.as_ref(), &character, &units, &req.spec, progress)?
-            .into_iter()
-            .map(|g| (g.clip, g.understood))
-            .unzip();
+    let mut clips: Vec<Clip> = Vec::with_capacity(units.len());
+    let mut understood: Vec<serde_json::Value> = Vec::with_capacity(units.len());
+    let mut gameplay: Vec<Option<Vec<FrameGameplay>>> = Vec::with_capacity(units.len());
+    for g in render_units(engine.as_ref(), &character, &units, &req.spec, progress)? {
+        clips.push(g.clip);
+        understood.push(g.understood);
+        gameplay.push(g.gameplay);
+    }
     let render_ms = ms(t);
 
     let t = Instant::now();
@@ -284,10 +311,12 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         let animations: Vec<_> = units
             .iter()
             .zip(&clips)
-            .map(|(u, clip)| kinema_media::sheet::Animation {
+            .zip(&gameplay)
+            .map(|((u, clip), gameplay)| kinema_media::sheet::Animation {
                 name: u.name.clone(),
                 clip,
                 looping: u.looping,
+                gameplay: gameplay.as_deref(),
             })
             .collect();
         sheet_files = kinema_media::sheet::write_sheet(
@@ -297,13 +326,52 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
             req.encode.force,
         )?;
     }
+    let mut export_files = Vec::new();
+    if let Some(export) = &req.export {
+        let specs: Vec<ClipSpec> = units
+            .iter()
+            .map(|u| ClipSpec {
+                looping: u.looping,
+                ..req.spec.clone()
+            })
+            .collect();
+        // A free prompt's animation is named after what it plays (`walk-then-jump`).
+        let names: Vec<String> = units
+            .iter()
+            .zip(&understood)
+            .map(|(u, said)| match req.what {
+                What::Actions(_) => u.name.clone(),
+                What::Prompt(_) => plan_name(said).unwrap_or_else(|| u.name.clone()),
+            })
+            .collect();
+        let actions: Vec<kinema_rig::ExportAction> = units
+            .iter()
+            .zip(&names)
+            .zip(&specs)
+            .zip(&gameplay)
+            .map(|(((u, name), spec), g)| kinema_rig::ExportAction {
+                name,
+                prompt: &u.prompt,
+                spec,
+                gameplay: g.as_deref(),
+            })
+            .collect();
+        let files = crate::engines::build_rig_engine(&req.engine_options)?.export(
+            &character,
+            &export_stem,
+            &actions,
+            &export.formats,
+        )?;
+        export_files = crate::export::write_export(export, &files, req.encode.force)?;
+    }
     let encode_ms = ms(t);
 
     let actions = units
         .iter()
         .zip(&clips)
         .zip(understood)
-        .map(|((u, clip), understood)| RenderedAction {
+        .zip(gameplay)
+        .map(|(((u, clip), understood), gameplay)| RenderedAction {
             name: u.name.clone(),
             frames: clip.len(),
             fps: clip.fps,
@@ -311,6 +379,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
             height: clip.height(),
             looping: clip.looping,
             understood,
+            gameplay,
         })
         .collect();
     Ok(RequestReport {
@@ -319,6 +388,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         actions,
         outputs,
         sheet_files,
+        export_files,
         timings: Timings {
             load_ms,
             render_ms,
@@ -326,6 +396,13 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
             total_ms: ms(start),
         },
     })
+}
+
+/// The actions of a rig plan, joined: `walk-then-jump`.
+fn plan_name(understood: &serde_json::Value) -> Option<String> {
+    let steps = understood["plan"]["steps"].as_array()?;
+    let actions: Vec<&str> = steps.iter().filter_map(|s| s["action"].as_str()).collect();
+    (!actions.is_empty()).then(|| actions.join("-then-"))
 }
 
 fn render_units(

@@ -37,6 +37,7 @@ fn a_request_renders_a_user_motion_by_name_and_by_its_words() {
         },
         outs: vec![tmp.path().join(out)],
         sheet: None,
+        export: None,
         encode: EncodeOptions::default(),
     };
     let report = kinema_jobs::run(

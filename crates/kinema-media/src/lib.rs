@@ -16,7 +16,7 @@ pub use input::{
 };
 pub use output::{
     check_targets, frame_file_name, frame_number, is_frame_file, parse_output, playback_rate,
-    prepare_for, write_clip, write_text, EncodeOptions, InputFiles, OutputFormat, OutputTarget,
-    Written, CLIP_META_FILE, OUTPUT_FORMATS, STANDARD_RATES,
+    prepare_for, write_clip, write_png, write_text, EncodeOptions, InputFiles, OutputFormat,
+    OutputTarget, Written, CLIP_META_FILE, OUTPUT_FORMATS, STANDARD_RATES,
 };
 pub use read::{read_clip, DEFAULT_FPS};

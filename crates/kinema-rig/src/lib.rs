@@ -9,8 +9,11 @@
 //! is the character's own pixels moved, identity is kept by construction.
 
 mod arms;
+pub mod bvh;
 mod contour;
 mod engine;
+pub mod export;
+mod gameplay;
 mod labels;
 mod library;
 mod mask;
@@ -30,7 +33,8 @@ mod timeline;
 mod toml_reader;
 mod view;
 
-pub use engine::RigEngine;
+pub use engine::{Animated, ExportAction, RigEngine};
+pub use gameplay::{clip_gameplay, drawn_points, limb_points};
 pub use library::{
     as_written_f64, KindMotion, Motion, MotionEvent, MotionLibrary, MotionSource, RootMotion,
     TurnedMotion,

@@ -35,6 +35,9 @@ pub struct Motion {
     /// Per skeleton kind it applies to, in [`RigKind::ALL`] order.
     pub kinds: Vec<KindMotion>,
     pub source: MotionSource,
+    /// A motion capture that drives humanoids: fitted to each character as it is drawn
+    /// (see [`crate::bvh`]), taking the place of a humanoid section.
+    pub mocap: Option<Arc<crate::bvh::Mocap>>,
 }
 
 /// A motion's keys, travel and events for one kind of skeleton.
@@ -163,8 +166,13 @@ impl Motion {
     }
 
     /// Names of the kinds it has sections for (`humanoid`, `body_chain`).
+    /// A motion capture counts as a humanoid section: it is fitted to humanoids.
     pub fn kind_names(&self) -> Vec<&'static str> {
-        self.kinds.iter().map(|k| k.kind.name()).collect()
+        let mut names: Vec<&'static str> = self.kinds.iter().map(|k| k.kind.name()).collect();
+        if self.mocap.is_some() && !names.contains(&RigKind::Humanoid.name()) {
+            names.insert(0, RigKind::Humanoid.name());
+        }
+        names
     }
 
     /// A motion that lacks `kind`: the error a render of such a character gets.
@@ -246,7 +254,8 @@ impl MotionLibrary {
                         // The files are compiled in and parsed by the tests, so a failure
                         // here is a broken build, not bad input.
                         match parse_motion(&label, text, MotionSource::BuiltIn) {
-                            Ok(parsed) => Arc::new(parsed.motion),
+                            Ok(parsed) if parsed.bvh.is_none() => Arc::new(parsed.motion),
+                            Ok(_) => panic!("built-in motion {file} names a BVH file"),
                             Err(e) => panic!("built-in motion {file} is invalid: {e}"),
                         }
                     })
@@ -311,12 +320,16 @@ impl MotionLibrary {
     /// This library with motion files given as `(path, text)`; `path` names them in errors.
     pub fn with_files(&self, files: Vec<(PathBuf, String)>) -> Result<MotionLibrary> {
         let mut parsed: Vec<ParsedMotion> = Vec::with_capacity(files.len());
+        let mut captures: Vec<(PathBuf, String)> = Vec::new();
         for (path, text) in &files {
             let source = MotionSource::File {
                 path: path.clone(),
                 replaces_builtin: false,
             };
             let mut p = parse_motion(&path.display().to_string(), text, source)?;
+            if let Some(capture) = load_capture(&mut p, path)? {
+                captures.push(capture);
+            }
             p.motion.source = MotionSource::File {
                 path: path.clone(),
                 replaces_builtin: self.get(&p.motion.name).is_some(),
@@ -343,7 +356,40 @@ impl MotionLibrary {
         check_words_unique(&motions, &parsed)?;
         let mut user_files = self.user_files.clone();
         user_files.extend(files);
+        // The captures too: a batch redoes its jobs when one changes.
+        user_files.extend(captures);
         Ok(MotionLibrary::new(motions, user_files))
+    }
+
+    /// This library with `motion` added, or replacing the motion of the same name (as
+    /// `--bvh walk.bvh` adds `walk`). Its words must not select another motion.
+    pub fn with_motion(&self, motion: Motion) -> Result<MotionLibrary> {
+        for m in &self.motions {
+            if m.name == motion.name {
+                continue;
+            }
+            if let Some(w) = motion
+                .english
+                .iter()
+                .chain(&motion.chinese)
+                .find(|w| m.english.contains(w) || m.chinese.contains(w))
+            {
+                return Err(Error::invalid(
+                    format!(
+                        "the motion `{}` cannot be added: the word `{w}` already selects motion `{}`",
+                        motion.name, m.name
+                    ),
+                    "rename the file (its name becomes the action's name), or name the built-in it replaces",
+                ));
+            }
+        }
+        let mut motions = self.motions.clone();
+        let motion = Arc::new(motion);
+        match motions.iter().position(|m| m.name == motion.name) {
+            Some(i) => motions[i] = motion,
+            None => motions.push(motion),
+        }
+        Ok(MotionLibrary::new(motions, self.user_files.clone()))
     }
 
     /// Every motion, built-ins first in their order, then the user's by file name.
@@ -364,6 +410,35 @@ impl MotionLibrary {
     pub fn user_files(&self) -> &[(PathBuf, String)] {
         &self.user_files
     }
+}
+
+/// Loads the capture a motion file's `[bvh]` table names (relative to the file) into
+/// its motion; returns the capture's path and text for the library's file list.
+fn load_capture(p: &mut ParsedMotion, path: &Path) -> Result<Option<(PathBuf, String)>> {
+    let Some(r) = &p.bvh else { return Ok(None) };
+    let (file, plane, mapping, events, seconds_given) = (
+        r.file.clone(),
+        r.plane,
+        r.mapping.clone(),
+        r.events.clone(),
+        r.seconds_given,
+    );
+    let base = path.parent().unwrap_or(Path::new(""));
+    let file = base.join(&file);
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        p.error_at_bvh(
+            format!("cannot read the BVH file {}: {e}", file.display()),
+            "give file = the capture's path, relative to this motion file",
+        )
+    })?;
+    let mapping = crate::bvh::MappingChoice::parse(&mapping, base)?;
+    let mut mocap = crate::bvh::load_mocap(&file, plane, mapping)?;
+    mocap.events = events;
+    if !seconds_given {
+        p.motion.seconds = (mocap.bvh.duration() as f32).clamp(0.05, 600.0);
+    }
+    p.motion.mocap = Some(Arc::new(mocap));
+    Ok(Some((file, text)))
 }
 
 /// Each word selects one motion. Built-ins never clash (a test checks), so a clash

@@ -10,7 +10,10 @@ use crate::motion::{channels_of, Channel, Ease, Keyframes, Track, Unit};
 use crate::rig::RigKind;
 use crate::toml_reader::{Doc, Table, Value};
 
-const TOP_KEYS: [&str; 6] = ["name", "summary", "loops", "seconds", "words", "kinds"];
+const TOP_KEYS: [&str; 7] = [
+    "name", "summary", "loops", "seconds", "words", "kinds", "bvh",
+];
+const BVH_KEYS: [&str; 4] = ["file", "plane", "mapping", "events"];
 const WORDS_KEYS: [&str; 2] = ["english", "chinese"];
 const KIND_KEYS: [&str; 5] = ["easing", "keys", "events", "root_motion", "turned"];
 /// What a `turned` section (keys for characters drawn three-quarter or in profile) may hold.
@@ -25,6 +28,27 @@ pub(crate) struct ParsedMotion {
     pub label: String,
     pub name_line: usize,
     words: Vec<(String, usize)>,
+    /// The `[bvh]` table: a motion capture the library loads beside the file.
+    pub bvh: Option<BvhRef>,
+}
+
+/// What a motion file's `[bvh]` table asks for; paths are relative to the motion file.
+pub(crate) struct BvhRef {
+    pub file: String,
+    pub plane: crate::bvh::PlaneChoice,
+    pub mapping: String,
+    pub events: Vec<MotionEvent>,
+    /// Whether the file gave `seconds` (else the capture's own length is used).
+    pub seconds_given: bool,
+    pub line: usize,
+}
+
+impl ParsedMotion {
+    /// An error about the `[bvh]` table, at its line.
+    pub fn error_at_bvh(&self, message: String, hint: impl Into<String>) -> Error {
+        let line = self.bvh.as_ref().map_or(self.name_line, |b| b.line);
+        self.at(line, format!("key `bvh`: {message}"), hint)
+    }
 }
 
 impl ParsedMotion {
@@ -72,14 +96,58 @@ pub(crate) fn parse_motion(label: &str, text: &str, source: MotionSource) -> Res
     let looping = root
         .require("loops", "loops = true")?
         .boolean("loops = true (a cycle) or loops = false (a one-shot)")?;
-    let seconds_value = root.require("seconds", "seconds = 1.0")?;
-    let seconds = seconds_value.number("seconds = 1.0")?;
-    if !(0.05..=60.0).contains(&seconds) {
-        return Err(seconds_value.error(
-            format!("{seconds} seconds is out of range"),
-            "give the natural length of one cycle (or of the whole one-shot), 0.05 to 60 seconds",
-        ));
-    }
+    let bvh_value = root.get("bvh");
+    let seconds = match (root.get("seconds"), &bvh_value) {
+        // A capture has its own length.
+        (None, Some(_)) => 1.0,
+        _ => {
+            let seconds_value = root.require("seconds", "seconds = 1.0")?;
+            let seconds = seconds_value.number("seconds = 1.0")?;
+            if !(0.05..=60.0).contains(&seconds) {
+                return Err(seconds_value.error(
+                    format!("{seconds} seconds is out of range"),
+                    "give the natural length of one cycle (or of the whole one-shot), 0.05 to 60 seconds",
+                ));
+            }
+            seconds
+        }
+    };
+    let bvh = match &bvh_value {
+        None => None,
+        Some(v) => {
+            let table = v.table("[bvh] with file = \"walk.bvh\"")?;
+            table.allow(&BVH_KEYS)?;
+            let file = table
+                .require("file", "file = \"walk.bvh\"")?
+                .string("file = \"walk.bvh\"")?
+                .to_string();
+            let plane = match table.get("plane") {
+                None => crate::bvh::PlaneChoice::Auto,
+                Some(p) => {
+                    let text = p.string("plane = \"side\"")?;
+                    crate::bvh::PlaneChoice::parse(text).map_err(|e| {
+                        p.error(e.message, "plane = \"auto\", \"front\" or \"side\"")
+                    })?
+                }
+            };
+            let mapping = match table.get("mapping") {
+                None => "auto".to_string(),
+                Some(m) => m.string("mapping = \"mixamo\"")?.to_string(),
+            };
+            let events = match table.get("events") {
+                None => Vec::new(),
+                Some(e) => events(RigKind::Humanoid, &e, looping)?,
+            };
+            Some(BvhRef {
+                file,
+                plane,
+                mapping,
+                events,
+                seconds_given: root.get("seconds").is_some(),
+                line: v.line(),
+            })
+        }
+    };
 
     let mut words = Vec::new();
     let words_value = root.require("words", "[words] with english = [\"prowl\", \"prowls\"]")?;
@@ -94,15 +162,21 @@ pub(crate) fn parse_motion(label: &str, text: &str, source: MotionSource) -> Res
         words.push((name.clone(), name_value.line()));
     }
 
-    let kinds_value = root.get("kinds").ok_or_else(|| {
-        root.error(
+    let kinds_value = match (root.get("kinds"), &bvh) {
+        (Some(v), _) => Some(v),
+        // A capture drives humanoids; other kinds are optional.
+        (None, Some(_)) => None,
+        (None, None) => return Err(root.error(
             "the motion has no [kinds.…] section, so no skeleton could play it",
             "add [kinds.humanoid] and/or [kinds.body_chain] with `easing` and [kinds.KIND.keys]",
-        )
-    })?;
-    let kinds_table = kinds_value.table("[kinds.humanoid]")?;
+        )),
+    };
+    let kinds_table = kinds_value
+        .as_ref()
+        .map(|v| v.table("[kinds.humanoid]"))
+        .transpose()?;
     let mut kinds = Vec::new();
-    for (key, key_span, value) in kinds_table.entries() {
+    for (key, key_span, value) in kinds_table.iter().flat_map(|t| t.entries()) {
         let Some(kind) = RigKind::from_name(key) else {
             let names: Vec<&str> = RigKind::ALL.iter().map(|k| k.name()).collect();
             return Err(value.error_at(
@@ -113,7 +187,7 @@ pub(crate) fn parse_motion(label: &str, text: &str, source: MotionSource) -> Res
         };
         kinds.push(kind_motion(kind, &value, looping)?);
     }
-    if kinds.is_empty() {
+    if let (true, Some(kinds_value)) = (kinds.is_empty(), &kinds_value) {
         return Err(kinds_value.error(
             "names no kind of skeleton",
             "add [kinds.humanoid] and/or [kinds.body_chain] with their keys",
@@ -131,10 +205,12 @@ pub(crate) fn parse_motion(label: &str, text: &str, source: MotionSource) -> Res
             seconds,
             kinds,
             source,
+            mocap: None,
         },
         label: label.to_string(),
         name_line: name_value.line(),
         words,
+        bvh,
     })
 }
 

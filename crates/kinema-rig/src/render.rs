@@ -107,7 +107,9 @@ pub fn drawn_pose(model: &Model, pose: &Pose) -> Pose {
     unfolded(model, pose).0
 }
 
-fn unfolded(model: &Model, pose: &Pose) -> (Pose, Vec<Vec<[f32; 2]>>) {
+/// The pose actually drawn and its deformed vertices (image pixels), as [`render_pose`]
+/// draws them.
+pub(crate) fn unfolded(model: &Model, pose: &Pose) -> (Pose, Vec<Vec<[f32; 2]>>) {
     let mut scale = 1.0f32;
     loop {
         let p = pose.scaled(scale);

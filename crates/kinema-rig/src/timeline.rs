@@ -54,7 +54,13 @@ fn step_pose(
     seed: u64,
     index: u64,
 ) -> StepFrame {
-    let amplitude = step.amplitude * (0.94 + 0.12 * seeded(seed, index * 2 + 1));
+    // The seed varies keyed motions a little; a motion capture plays as performed.
+    let variation = if def.mocap.is_some() {
+        1.0
+    } else {
+        0.94 + 0.12 * seeded(seed, index * 2 + 1)
+    };
+    let amplitude = step.amplitude * variation;
     let (pose, cycle, time) = if def.looping {
         let seconds = frames as f32 / fps.max(1) as f32;
         let natural = (seconds * step.speed / def.seconds).round().max(1.0);

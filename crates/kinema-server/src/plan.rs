@@ -418,6 +418,7 @@ impl Plan {
                     ..defaults::sheet_options()
                 },
             }),
+            export: None,
             encode: EncodeOptions {
                 background: self.background,
                 size: self.size.map(|s| (s, s)),

@@ -71,6 +71,29 @@ async fn the_servers_motion_files_join_the_catalogue_and_drive_tasks() {
 }
 
 #[tokio::test]
+async fn a_motion_capture_named_by_a_motion_file_drives_tasks() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/mocap");
+    let motions = kinema_rig::MotionLibrary::load(&dir).unwrap();
+    let s = serve(|c| c.motions = Some(motions));
+    let v: Value = s.get(None, "/v1/actions").await.json().await.unwrap();
+    let wave = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "mocapwave")
+        .expect("the capture is listed");
+    assert_eq!(wave["kinds"], json!(["humanoid"]));
+    let image = s.upload_id(None).await;
+    let body = json!({"image": image, "actions": ["mocapwave"], "frames": 6, "fps": 6,
+        "size": 64, "outputs": ["gif"]});
+    let r = s.submit(None, &body).await;
+    assert_eq!(r.status(), 202);
+    let v: Value = r.json().await.unwrap();
+    let task = s.wait(None, v["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(task["status"], "SUCCEEDED", "{task}");
+}
+
+#[tokio::test]
 async fn openapi_lists_every_route_and_errors_have_one_shape() {
     let s = serve(|_| {});
     let doc: Value = s.get(None, "/openapi.json").await.json().await.unwrap();

@@ -53,6 +53,8 @@ pub enum Command {
   kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif
   kinema generate --image photo.jpg --box 120,40,200,380 --prompt wave --out wave.gif   # point at the character
   kinema generate --engine svd --image hero.png --prompt \"runs\" --frames 25 --fps 7 --out run.png
+  kinema generate --image hero.png --actions idle,walk,attack --export spine,godot hero-rig/
+  kinema generate --image hero.png --bvh walk.bvh --out walk.gif      # motion capture
 
 Outputs: .mp4, .gif, .png (animated PNG), .webp, frames/ (a folder of PNG frames), and
 --sheet PATH.png (a sprite sheet with texturepacker, aseprite, godot or unity atlases).
@@ -81,6 +83,12 @@ pub struct GenerateArgs {
 
     #[command(flatten)]
     pub sheet: SheetArgs,
+
+    /// Export the rig, with one animation per action, for animation tools: `spine`
+    /// (Spine 4.2 JSON + atlas), `godot` (a Godot 4 .tscn scene), or both, into the folder
+    /// DIR (created if missing). See docs/EXPORT.md.
+    #[arg(long, num_args = 2, value_names = ["FORMATS", "DIR"])]
+    pub export: Option<Vec<String>>,
 
     /// Which engine renders the clip.
     #[arg(long, default_value = kinema_jobs::defaults::ENGINE, value_parser = ["rig", "wan", "svd"])]
@@ -132,6 +140,27 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "DIR")]
     pub motions: Option<PathBuf>,
 
+    /// A motion capture (BVH: Mixamo, Rokoko, CMU and similar) fitted to the character:
+    /// an action named after the file (walk.bvh plays as `walk`), played whole unless
+    /// --prompt, --actions, --frames or --duration say otherwise.
+    #[arg(long, value_name = "FILE.bvh")]
+    pub bvh: Option<PathBuf>,
+
+    /// The plane the capture is seen in: auto (front for characters drawn facing you,
+    /// side for profiles), front or side.
+    #[arg(
+        long,
+        value_name = "auto|front|side",
+        default_value = "auto",
+        requires = "bvh"
+    )]
+    pub bvh_plane: String,
+
+    /// How the capture's joints are named: auto, mixamo, rokoko, cmu, or a mapping table
+    /// file (docs/MOTIONS.md#motion-capture-bvh).
+    #[arg(long, value_name = "TABLE", default_value = "auto", requires = "bvh")]
+    pub bvh_map: String,
+
     /// A mask image (white = character) for pictures whose background cannot be removed
     /// automatically.
     #[arg(long, value_name = "PATH")]
@@ -142,7 +171,8 @@ pub struct GenerateArgs {
     #[arg(long = "box", value_name = "X,Y,W,H", value_parser = parse_box)]
     pub subject_box: Option<SubjectBox>,
 
-    /// Print a JSON summary on stdout: outputs, frames, fps, size, understood actions, timings.
+    /// Print a JSON summary on stdout: outputs, frames, fps, size, understood actions,
+    /// gameplay metadata per frame (pivot, root motion, hurt- and hitboxes, events), timings.
     #[arg(long)]
     pub json: bool,
 
@@ -288,15 +318,21 @@ pub struct ActionsArgs {
 #[command(after_help = "Examples:
   kinema rig --image samples/characters/femaleAdventurer_idle.png --out hero.rig.json --overlay hero-rig.png
   # edit hero.rig.json (move joints), then:
-  kinema generate --image samples/characters/femaleAdventurer_idle.png --rig hero.rig.json --prompt wave --out wave.gif")]
+  kinema generate --image samples/characters/femaleAdventurer_idle.png --rig hero.rig.json --prompt wave --out wave.gif
+  kinema rig --image hero.png --export spine,godot hero-rig/   # the rig for Spine and Godot (docs/EXPORT.md)")]
 pub struct RigArgs {
     /// The character image.
     #[arg(long, value_name = "PATH")]
     pub image: PathBuf,
 
     /// Where to write the rig JSON.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "export")]
+    pub out: Option<PathBuf>,
+
+    /// Export the rig for animation tools: `spine`, `godot` or `spine,godot`, into the
+    /// folder DIR (created if missing). See docs/EXPORT.md.
+    #[arg(long, num_args = 2, value_names = ["FORMATS", "DIR"])]
+    pub export: Option<Vec<String>>,
 
     /// Also draw the rig over the character into this PNG.
     #[arg(long, value_name = "PATH")]

@@ -297,6 +297,8 @@ impl Engine for SvdEngine {
                 placement: layout.placement,
             },
             understood,
+            // A diffusion model draws pixels, not a skeleton: no boxes or events to report.
+            gameplay: None,
         })
     }
 }

@@ -141,6 +141,7 @@ pub fn to_request(
         spec: job.spec.clone(),
         outs: job.outs.clone(),
         sheet,
+        export: None,
         encode: EncodeOptions {
             background: s.background,
             scale: s.scale,

@@ -181,6 +181,13 @@ pub fn write_text(path: &Path, text: &str, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Writes one still as an 8-bit RGBA PNG (a texture page, an overlay), with the same
+/// guarantees as [`write_text`].
+pub fn write_png(path: &Path, frame: &kinema_core::Frame, force: bool) -> Result<()> {
+    let bytes = crate::sheet::encode_png(frame)?;
+    crate::sheet::write_atomically(path, &bytes, force)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

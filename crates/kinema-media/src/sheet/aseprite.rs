@@ -8,6 +8,7 @@
 
 use kinema_core::Result;
 
+use super::gameplay::{aseprite_slices, Slice};
 use super::texturepacker::{to_pretty_json, FrameEntry, OrderedMap, Wh};
 use super::SheetLayout;
 
@@ -34,12 +35,13 @@ struct Meta<'a> {
     scale: &'static str,
     frame_tags: Vec<FrameTag<'a>>,
     layers: Vec<()>,
-    slices: Vec<()>,
+    /// `hurtbox` and `hitbox` per frame when the animations carry gameplay metadata.
+    slices: Vec<Slice>,
 }
 
 #[derive(serde::Serialize)]
 struct Atlas<'a> {
-    frames: OrderedMap<String, FrameEntry>,
+    frames: OrderedMap<String, FrameEntry<'a>>,
     meta: Meta<'a>,
 }
 
@@ -64,7 +66,7 @@ pub fn aseprite_json(layout: &SheetLayout, image_file: &str) -> Result<String> {
                 .frames
                 .iter()
                 .enumerate()
-                .map(|(i, f)| (i.to_string(), FrameEntry::new(f)))
+                .map(|(i, f)| (i.to_string(), FrameEntry::new(f, layout)))
                 .collect(),
         ),
         meta: Meta {
@@ -79,7 +81,7 @@ pub fn aseprite_json(layout: &SheetLayout, image_file: &str) -> Result<String> {
             scale: "1",
             frame_tags,
             layers: Vec::new(),
-            slices: Vec::new(),
+            slices: aseprite_slices(layout),
         },
     };
     to_pretty_json(&atlas)

@@ -17,6 +17,7 @@ use std::fmt::Write;
 
 use kinema_core::Result;
 
+use super::gameplay::{escape_godot as escape, godot_metadata};
 use super::{Rect, SheetLayout};
 
 const SHEET_ID: &str = "1_sheet";
@@ -97,22 +98,10 @@ pub fn godot_sprite_frames(layout: &SheetLayout, image_file: &str) -> Result<Str
         );
     }
     out.push_str("]\n");
-    Ok(out)
-}
-
-/// Escapes a string for a Godot variant string literal.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
+    if let Some(meta) = godot_metadata(layout) {
+        out.push_str(&meta);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! disk atomically.
 
 mod aseprite;
+mod gameplay;
 mod godot;
 mod names;
 mod pack;
@@ -19,7 +20,7 @@ mod write;
 use std::fmt;
 use std::str::FromStr;
 
-use kinema_core::{Clip, Error, Result};
+use kinema_core::{Clip, Error, FrameGameplay, Result};
 
 pub use aseprite::aseprite_json;
 pub use godot::godot_sprite_frames;
@@ -27,8 +28,8 @@ pub use pack::{layout_sheet, MAX_SHEET_SIDE};
 pub use render::render_sheet;
 pub use texturepacker::texturepacker_json;
 pub use unity::{unity_guid, unity_meta};
-pub(crate) use write::write_atomically;
 pub use write::{atlas_path, check_sheet_targets, sheet_paths, write_sheet};
+pub(crate) use write::{encode_png, write_atomically};
 
 /// One action of a character (idle, walk, attack) to put on the sheet.
 ///
@@ -39,6 +40,9 @@ pub struct Animation<'a> {
     pub name: String,
     pub clip: &'a Clip,
     pub looping: bool,
+    /// Per-frame gameplay metadata (pivot, root motion, boxes, events) for the atlases to
+    /// carry, one entry per frame of `clip`; `None` when the engine gave none.
+    pub gameplay: Option<&'a [FrameGameplay]>,
 }
 
 impl<'a> Animation<'a> {
@@ -48,6 +52,7 @@ impl<'a> Animation<'a> {
             name: name.into(),
             clip,
             looping: clip.looping,
+            gameplay: None,
         }
     }
 }
@@ -211,6 +216,8 @@ pub struct SheetLayout {
     pub animations: Vec<SheetAnimation>,
     /// The extrusion the pixels were rendered with (needed by [`render_sheet`]).
     pub extrude: u32,
+    /// Gameplay metadata per animation (one entry per frame), in untrimmed frame pixels.
+    pub gameplay: Vec<Option<Vec<FrameGameplay>>>,
 }
 
 impl SheetLayout {
@@ -257,6 +264,16 @@ impl SheetLayout {
             }
         }
         Ok(())
+    }
+
+    /// The gameplay metadata of frame `index` of animation `animation`, if any.
+    pub fn gameplay_of(&self, animation: usize, index: usize) -> Option<&FrameGameplay> {
+        self.gameplay.get(animation)?.as_ref()?.get(index)
+    }
+
+    /// Whether any animation carries gameplay metadata.
+    pub fn has_gameplay(&self) -> bool {
+        self.gameplay.iter().any(Option::is_some)
     }
 
     /// The frames of one animation.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use kinema_core::{Error, Frame, Result};
+use kinema_core::{Error, Frame, FrameGameplay, Result};
 
 use super::names::{check_animation_name, frame_durations_ms, frame_name};
 use super::{Animation, Rect, SheetAnimation, SheetFrame, SheetLayout, SheetOptions};
@@ -151,6 +151,10 @@ pub fn layout_sheet(animations: &[Animation], opts: &SheetOptions) -> Result<She
         frames,
         animations: sheet_animations,
         extrude: opts.extrude,
+        gameplay: animations
+            .iter()
+            .map(|a| a.gameplay.map(<[FrameGameplay]>::to_vec))
+            .collect(),
     })
 }
 
@@ -181,6 +185,16 @@ fn check_animations(animations: &[Animation]) -> Result<()> {
                 format!("animation `{}` has fps 0", a.name),
                 "use an fps of 1 or more",
             ));
+        }
+        if let Some(g) = a.gameplay {
+            if g.len() != a.clip.frames.len() {
+                return Err(Error::internal(format!(
+                    "animation `{}` has gameplay data for {} of its {} frames",
+                    a.name,
+                    g.len(),
+                    a.clip.frames.len()
+                )));
+            }
         }
         for (fi, f) in a.clip.frames.iter().enumerate() {
             if f.width == 0 || f.height == 0 || f.rgba.len() != f.pixel_count() * 4 {

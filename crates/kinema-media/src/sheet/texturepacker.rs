@@ -8,7 +8,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use kinema_core::{Error, Result};
 
+use super::gameplay::{normalised_pivot, Pivot};
 use super::{SheetFrame, SheetLayout};
+use kinema_core::FrameGameplay;
 
 #[derive(serde::Serialize)]
 pub(crate) struct Xywh {
@@ -24,21 +26,29 @@ pub(crate) struct Wh {
     pub h: u32,
 }
 
-/// One frame entry, field names and order as TexturePacker writes them.
+/// One frame entry, field names and order as TexturePacker writes them, plus the frame's
+/// gameplay record under `kinema` when it has one.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct FrameEntry {
+pub(crate) struct FrameEntry<'a> {
     pub frame: Xywh,
     pub rotated: bool,
     pub trimmed: bool,
     pub sprite_source_size: Xywh,
     pub source_size: Wh,
     pub duration: u32,
+    /// The ground point as a fraction of the untrimmed frame (TexturePacker's field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pivot: Option<Pivot>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kinema: Option<&'a FrameGameplay>,
 }
 
-impl FrameEntry {
-    pub fn new(f: &SheetFrame) -> Self {
+impl<'a> FrameEntry<'a> {
+    pub fn new(f: &SheetFrame, layout: &'a SheetLayout) -> Self {
         FrameEntry {
+            pivot: normalised_pivot(layout, f),
+            kinema: layout.gameplay_of(f.animation, f.index),
             frame: Xywh {
                 x: f.rect.x,
                 y: f.rect.y,
@@ -87,7 +97,7 @@ struct Meta<'a> {
 
 #[derive(serde::Serialize)]
 struct Atlas<'a> {
-    frames: OrderedMap<&'a str, FrameEntry>,
+    frames: OrderedMap<&'a str, FrameEntry<'a>>,
     animations: OrderedMap<&'a str, Vec<&'a str>>,
     meta: Meta<'a>,
 }
@@ -101,7 +111,7 @@ pub fn texturepacker_json(layout: &SheetLayout, image_file: &str) -> Result<Stri
             layout
                 .frames
                 .iter()
-                .map(|f| (f.name.as_str(), FrameEntry::new(f)))
+                .map(|f| (f.name.as_str(), FrameEntry::new(f, layout)))
                 .collect(),
         ),
         animations: OrderedMap(

@@ -15,6 +15,7 @@ use std::fmt::Write;
 
 use kinema_core::Result;
 
+use super::gameplay::unity_user_data;
 use super::SheetLayout;
 
 /// Unity's default; world size of a frame is its pixel size / 100.
@@ -31,6 +32,10 @@ pub fn unity_guid(file_name: &str) -> String {
 pub fn unity_meta(layout: &SheetLayout, image_file: &str) -> Result<String> {
     layout.check()?;
     let guid = unity_guid(image_file);
+    // Gameplay metadata as JSON in a double-quoted YAML scalar.
+    let user_data = unity_user_data(layout)
+        .map(|json| format!("\"{}\"", json.replace('\\', "\\\\").replace('"', "\\\"")))
+        .unwrap_or_default();
     let filter_mode = if layout.pixel_art() { 0 } else { 1 };
     let max_side = layout.width.max(layout.height);
     let max_texture_size = (5..=14)
@@ -162,7 +167,7 @@ TextureImporter:
 {table}  spritePackingTag: 
   pSDRemoveMatte: 0
   pSDShowRemoveMatteOption: 0
-  userData: 
+  userData: {user_data}
   assetBundleName: 
   assetBundleVariant: 
 "

@@ -1,5 +1,5 @@
 use kinema_core::{ClipSpec, Error, Result};
-use kinema_jobs::{defaults, Request, SheetRequest, What};
+use kinema_jobs::{defaults, ExportRequest, Request, SheetRequest, What};
 use kinema_media::sheet::{AtlasFormat, SheetOptions};
 use kinema_media::EncodeOptions;
 
@@ -9,19 +9,36 @@ use crate::progress::Bar;
 /// The request `kinema generate` runs: the flags given, and `kinema_jobs::defaults` (through
 /// clap's default values) for the rest.
 pub fn request(args: &GenerateArgs) -> Result<Request> {
-    let frames = match (args.frames, args.duration) {
-        (Some(n), _) => n,
-        (None, Some(secs)) => (secs * args.fps as f64).round().max(1.0) as u32,
-        (None, None) => defaults::frames_at(args.fps),
+    let motions = args
+        .motions
+        .as_deref()
+        .map(kinema_rig::MotionLibrary::load)
+        .transpose()?;
+    let capture = match &args.bvh {
+        Some(path) => Some(kinema_jobs::add_capture(
+            motions.clone(),
+            path,
+            &args.bvh_plane,
+            &args.bvh_map,
+            args.looping,
+        )?),
+        None => None,
     };
-    let what = match (&args.prompt, &args.actions) {
-        (_, Some(list)) => What::Actions(list.clone()),
-        (Some(p), None) => What::Prompt(p.clone()),
-        (None, None) => {
+    let frames = match (args.frames, args.duration, &capture) {
+        (Some(n), _, _) => n,
+        (None, Some(secs), _) => (secs * args.fps as f64).round().max(1.0) as u32,
+        (None, None, Some(c)) => c.frames_at(args.fps),
+        (None, None, None) => defaults::frames_at(args.fps),
+    };
+    let what = match (&args.prompt, &args.actions, &capture) {
+        (_, Some(list), _) => What::Actions(list.clone()),
+        (Some(p), None, _) => What::Prompt(p.clone()),
+        (None, None, Some(c)) => What::Prompt(c.action.clone()),
+        (None, None, None) => {
             return Err(Error::invalid(
                 "nothing says what the character should do",
-                "add --prompt \"waves hello\" for one clip, or --actions idle,walk,attack for \
-                 one clip per action (see `kinema actions`)",
+                "add --prompt \"waves hello\" for one clip, --actions idle,walk,attack for \
+                 one clip per action (see `kinema actions`), or --bvh FILE for a motion capture",
             ))
         }
     };
@@ -53,11 +70,7 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
         engine: args.engine.clone(),
         engine_options: kinema_jobs::EngineOptions {
             rig: args.rig.clone(),
-            motions: args
-                .motions
-                .as_deref()
-                .map(kinema_rig::MotionLibrary::load)
-                .transpose()?,
+            motions: capture.map(|c| c.motions).or(motions),
             model: args.model.clone(),
             steps: args.steps,
             guidance: args.guidance,
@@ -82,12 +95,31 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
         },
         outs: args.outs.clone(),
         sheet,
+        export: args.export.as_deref().map(export_request).transpose()?,
         encode: EncodeOptions {
             background: args.background,
             scale: Some(args.scale),
             size: args.size,
             force: args.force,
         },
+    })
+}
+
+/// `--export FORMATS DIR` as a request: `spine,godot` and the folder.
+pub fn export_request(values: &[String]) -> Result<ExportRequest> {
+    let (formats, dir) = match values {
+        [formats, dir] => (formats, dir),
+        _ => {
+            return Err(Error::invalid(
+                "--export takes the formats and a folder",
+                "write --export spine,godot OUT_DIR/",
+            ))
+        }
+    };
+    let list: Vec<String> = formats.split(',').map(str::to_string).collect();
+    Ok(ExportRequest {
+        dir: dir.into(),
+        formats: ExportRequest::parse_formats(&list)?,
     })
 }
 
@@ -111,7 +143,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
                 w.height
             );
         }
-        for f in &report.sheet_files {
+        for f in report.sheet_files.iter().chain(&report.export_files) {
             eprintln!("wrote {}", f.display());
         }
     }
