@@ -130,13 +130,13 @@ mod tests {
         let a = rect(40, 40, 5, 5, 15, 25);
         // Same shape, twice the size, elsewhere on a bigger canvas.
         let b = rect(90, 90, 50, 30, 70, 70);
-        assert!((cycle_match(&[a.clone()], &[b]).unwrap() - 1.0).abs() < 1e-9);
+        assert!((cycle_match(std::slice::from_ref(&a), &[b]).unwrap() - 1.0).abs() < 1e-9);
         // A wider pose overlaps only partly.
         let wide = rect(40, 40, 5, 5, 25, 25);
-        let s = cycle_match(&[a.clone()], &[wide.clone()]).unwrap();
+        let s = cycle_match(std::slice::from_ref(&a), std::slice::from_ref(&wide)).unwrap();
         assert!((s - 0.5).abs() < 1e-9, "{s}");
         // The best generated frame counts.
-        assert!((cycle_match(&[a.clone()], &[wide, a]).unwrap() - 1.0).abs() < 1e-9);
+        assert!((cycle_match(std::slice::from_ref(&a), &[wide, a.clone()]).unwrap() - 1.0).abs() < 1e-9);
     }
 
     #[test]
