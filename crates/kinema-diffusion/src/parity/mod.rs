@@ -1,4 +1,4 @@
-//! Data-driven parity against diffusers.
+//! Data-driven parity against diffusers (and, for Open-Sora, against its own code).
 //!
 //! A *case* is a directory written by `tools/reference/make_fixtures.py`:
 //! `case.json` (`{"component", "atol", "rtol", "params"}`), the component's folders as
@@ -9,6 +9,7 @@
 //! checkpoints that are too big to commit.
 
 mod clip_vision;
+mod opensora;
 mod pipeline;
 mod schedulers;
 mod svd;
@@ -332,6 +333,8 @@ pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
         "clip_vision_projection" => svd::check_clip_projection(case, device)?,
         "svd_resize_antialias" => svd::check_resize(case, device)?,
         "svd_pipeline" => svd::check_pipeline(case, device)?,
+        "opensora_mmdit" => opensora::check_mmdit(case, device)?,
+        "opensora_sampling" => opensora::check_sampling(case, device)?,
         other => {
             return Err(Error::model(format!(
                 "parity case {}: unknown component `{other}`",
@@ -371,6 +374,8 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "clip_vision_projection",
     "svd_resize_antialias",
     "svd_pipeline",
+    "opensora_mmdit",
+    "opensora_sampling",
 ];
 
 #[cfg(test)]
