@@ -222,6 +222,32 @@ impl Case {
             })
     }
 
+    /// A required number in `params`.
+    pub fn param_f64(&self, key: &str) -> Result<f64> {
+        self.params
+            .get(key)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| {
+                Error::model(format!(
+                    "parity case {}: params.{key} is missing or not a number",
+                    self.name
+                ))
+            })
+    }
+
+    /// A required boolean in `params`.
+    pub fn param_bool(&self, key: &str) -> Result<bool> {
+        self.params
+            .get(key)
+            .and_then(serde_json::Value::as_bool)
+            .ok_or_else(|| {
+                Error::model(format!(
+                    "parity case {}: params.{key} is missing or not a boolean",
+                    self.name
+                ))
+            })
+    }
+
     /// Compares `actual` with `out.<name>` under this case's tolerances.
     pub fn compare(&self, name: &str, actual: &Tensor) -> Result<Comparison> {
         let expected = self.expected(name)?;

@@ -59,30 +59,6 @@ pub fn check_mmdit(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     Ok(vec![case.compare("sample", &out)?])
 }
 
-fn param_f64(case: &Case, key: &str) -> Result<f64> {
-    case.params
-        .get(key)
-        .and_then(serde_json::Value::as_f64)
-        .ok_or_else(|| {
-            Error::model(format!(
-                "parity case {}: params.{key} is missing or not a number",
-                case.name
-            ))
-        })
-}
-
-fn param_bool(case: &Case, key: &str) -> Result<bool> {
-    case.params
-        .get(key)
-        .and_then(serde_json::Value::as_bool)
-        .ok_or_else(|| {
-            Error::model(format!(
-                "parity case {}: params.{key} is missing or not a boolean",
-                case.name
-            ))
-        })
-}
-
 pub fn check_sampling(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     let model = load_model(case, device)?;
     let cond_type = case.params.get("cond_type").and_then(|v| v.as_str());
@@ -102,17 +78,17 @@ pub fn check_sampling(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     }
     let flow_shift = match case.params.get("flow_shift") {
         None | Some(serde_json::Value::Null) => None,
-        Some(_) => Some(param_f64(case, "flow_shift")?),
+        Some(_) => Some(case.param_f64("flow_shift")?),
     };
     let options = I2vSampling {
         num_steps: case.param_usize("num_steps")?,
-        guidance: param_f64(case, "guidance")?,
-        guidance_img: param_f64(case, "guidance_img")?,
-        text_osci: param_bool(case, "text_osci")?,
-        image_osci: param_bool(case, "image_osci")?,
-        scale_temporal_osci: param_bool(case, "scale_temporal_osci")?,
+        guidance: case.param_f64("guidance")?,
+        guidance_img: case.param_f64("guidance_img")?,
+        text_osci: case.param_bool("text_osci")?,
+        image_osci: case.param_bool("image_osci")?,
+        scale_temporal_osci: case.param_bool("scale_temporal_osci")?,
         shift: ScheduleShift {
-            enabled: param_bool(case, "shift")?,
+            enabled: case.param_bool("shift")?,
             flow_shift,
         },
     };

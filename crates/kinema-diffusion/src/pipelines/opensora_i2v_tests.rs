@@ -1,4 +1,4 @@
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 
 use super::*;
 
@@ -91,5 +91,4 @@ fn temporal_image_scale_rises_along_frames_and_falls_over_steps() {
         .to_vec1()
         .unwrap();
     assert_eq!(last, vec![1., 1., 1.]);
-    let _ = DType::F32;
 }

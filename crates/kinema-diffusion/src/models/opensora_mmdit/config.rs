@@ -137,7 +137,7 @@ impl MmditConfig {
                 return Err(Error::model(format!("MMDiT config `{key}` is 0")));
             }
         }
-        if !(self.theta > 0.0) {
+        if !self.theta.is_finite() || self.theta <= 0.0 {
             return Err(Error::model(format!(
                 "MMDiT config theta {} must be positive",
                 self.theta
