@@ -29,7 +29,7 @@ use crate::nn::attention::AttentionChunks;
 use crate::weights;
 
 /// Width of the sinusoidal time and guidance features.
-const TIME_FEATURES: usize = 256;
+pub(crate) const TIME_FEATURES: usize = 256;
 
 pub struct MmditModel {
     config: MmditConfig,

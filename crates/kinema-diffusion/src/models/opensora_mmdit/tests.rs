@@ -136,3 +136,30 @@ fn config_is_checked_and_the_release_config_ships() {
     }));
     assert!(unknown.is_err(), "unknown config keys must be refused");
 }
+
+/// The count from the config equals the weights Open-Sora's code saved, for every committed
+/// case (both key layouts, with and without guidance_in), and the release is ≈ 11B.
+#[test]
+fn parameter_count_matches_the_saved_state_dicts() {
+    let root = crate::parity::builtin_dir();
+    let mut checked = 0;
+    for case in [
+        "opensora_mmdit_liger",
+        "opensora_mmdit_flux",
+        "opensora_sampling_flux",
+    ] {
+        let dir = root.join(case).join("transformer");
+        let config = MmditConfig::from_dir(&dir).unwrap();
+        let tensors = candle_core::safetensors::load(
+            dir.join("diffusion_pytorch_model.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let saved: usize = tensors.values().map(|t| t.elem_count()).sum();
+        assert_eq!(config.parameter_count(), saved as u64, "{case}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+    let v2 = MmditConfig::open_sora_v2().parameter_count();
+    assert!((10_500_000_000..12_000_000_000).contains(&v2), "{v2}");
+}
