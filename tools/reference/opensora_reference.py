@@ -129,8 +129,14 @@ class LigerRopeFunction:
 
     @staticmethod
     def apply(q, k, cos, sin):
-        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
-        return q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
+        # The kernel computes in float32 and stores in the input's dtype.
+        cos, sin = cos.unsqueeze(1).float(), sin.unsqueeze(1).float()
+
+        def rotate(x):
+            xf = x.float()
+            return (xf * cos + _rotate_half(xf) * sin).to(x.dtype)
+
+        return rotate(q), rotate(k)
 
 
 def install_shims(src):
@@ -265,6 +271,36 @@ def make_mmdit_cases(mmdit, out_dir):
         tensors["out.sample"] = out
         write_case(out_dir, name, "opensora_mmdit", 1e-4, 1e-4, {},
                    {"transformer": TransformerFolder(model, config)}, tensors)
+
+    # The release layout with the whole model and its inputs in bfloat16, as Open-Sora runs it
+    # (times and guidance in bfloat16 too). bfloat16 moves this model's output by ~1.9 from
+    # float32, yet the same ops in bfloat16 on both sides agree to ~0.13, and a wrong RoPE
+    # layout or a missed cast moves it by ≥3: the tolerance is a quarter of that gap.
+    import copy
+    model, config = tiny_model(mmdit, 1850)
+    g = torch.Generator().manual_seed(1850)
+    b, t, h, w, length = 1, 2, 2, 3, 5
+    n = t * h * w
+    inputs = {
+        "img": torch.randn(b, n, config.in_channels, generator=g),
+        "img_ids": grid_ids(b, t, h, w),
+        "txt": torch.randn(b, length, config.context_in_dim, generator=g),
+        "txt_ids": torch.zeros(b, length, 3),
+        "timesteps": torch.tensor([0.61]),
+        "y_vec": torch.randn(b, config.vec_in_dim, generator=g),
+        "cond": torch.randn(b, n, config.in_channels + config.patch_size ** 2, generator=g),
+    }
+    inputs = {k: v.bfloat16() for k, v in inputs.items()}
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    with torch.no_grad():
+        full = model(**{k: v.float() for k, v in inputs.items()})
+        out = half(**inputs)
+    gap = (out.float() - full).abs().max().item()
+    print(f"  mmdit bf16 vs f32 gap {gap:.3g}")
+    tensors = {f"in.{k}": v for k, v in inputs.items()}
+    tensors["out.sample"] = out
+    write_case(out_dir, "opensora_mmdit_liger_bf16", "opensora_mmdit", max(gap / 4, 1e-2), 1e-2,
+               {"dtype": "bf16"}, {"transformer": TransformerFolder(half, config)}, tensors)
 
 
 SAMPLING_CASES = [

@@ -35,14 +35,20 @@ pub fn check_mmdit(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     let model = load_model(case, device)?;
     let get = |name| input_on(case, name, device);
     let (img, img_ids, txt, txt_ids) = (get("img")?, get("img_ids")?, get("txt")?, get("txt_ids")?);
-    let (timesteps, y_vec) = (get("timesteps")?, get("y_vec")?);
+    // Open-Sora passes times and guidance in the model's dtype (rounded to bf16 in bf16 cases).
+    let in_model_dtype = |t: Tensor| {
+        t.to_dtype(model.dtype()).map_err(|e| {
+            Error::model(format!("parity case {}: casting inputs", case.name)).with_source(e)
+        })
+    };
+    let (timesteps, y_vec) = (in_model_dtype(get("timesteps")?)?, get("y_vec")?);
     let cond = if model.config().cond_embed {
         Some(get("cond")?)
     } else {
         None
     };
     let guidance = if model.config().guidance_embed {
-        Some(get("guidance")?)
+        Some(in_model_dtype(get("guidance")?)?)
     } else {
         None
     };

@@ -14,6 +14,10 @@
 //!   latent frames, from 1 at frame 0.
 //! - Euler steps on the shifted time grid of [`crate::schedulers::opensora`]; frame 0 of the
 //!   result is replaced by the reference latents.
+//!
+//! One deliberate difference: Open-Sora keeps the latents in the model's dtype between steps
+//! (bf16 in its configs); here they stay in f32 whatever the model runs in, so a bf16 model
+//! only rounds inside each forward, not the running sum of 50 Euler steps.
 
 use candle_core::{DType, Device, Tensor};
 use kinema_core::{Error, Result};
@@ -246,13 +250,18 @@ pub fn sample(
         0,
     )
     .map_err(err("condition batch"))?;
-    let guidance = Tensor::full(options.guidance as f32, 3, device).map_err(err("guidance"))?;
+    // Open-Sora builds the time and guidance vectors in the model's dtype (bf16 in a bf16 run).
+    let guidance = Tensor::full(options.guidance as f32, 3, device)
+        .and_then(|g| g.to_dtype(model.dtype()))
+        .map_err(err("guidance"))?;
     debug_assert_eq!(n, frames * tokens_per_frame);
 
     for (i, pair) in timesteps.windows(2).enumerate() {
         let (t_curr, t_prev) = (pair[0], pair[1]);
         let img = x.repeat((3, 1, 1)).map_err(err("latent batch"))?;
-        let t_vec = Tensor::full(t_curr, 3, device).map_err(err("timesteps"))?;
+        let t_vec = Tensor::full(t_curr, 3, device)
+            .and_then(|t| t.to_dtype(model.dtype()))
+            .map_err(err("timesteps"))?;
         let pred = model
             .forward(&MmditInput {
                 img: &img,

@@ -20,10 +20,11 @@ pub fn linear(vb: &VarBuilder, input: usize, output: usize, bias: bool) -> Resul
 }
 
 /// Sinusoidal features of `t · 1000` (`timestep_embedding`, 256 wide): `[cos | sin]` of
-/// `t · 1000 · 10000^(-i / half)`, computed in f32 from the f32 time values.
+/// `t · 1000 · 10000^(-i / half)`. As in Open-Sora, `t · 1000` is rounded in `t`'s own dtype
+/// (bf16 times in a bf16 run), the rest is computed in f32.
 pub fn timestep_embedding(t: &Tensor, dim: usize, dtype: DType) -> CResult<Tensor> {
     let device = t.device().clone();
-    let values = t
+    let values = (t * 1000.0)?
         .to_device(&Device::Cpu)?
         .to_dtype(DType::F32)?
         .to_vec1::<f32>()?;
@@ -33,7 +34,6 @@ pub fn timestep_embedding(t: &Tensor, dim: usize, dtype: DType) -> CResult<Tenso
         .collect();
     let mut out = Vec::with_capacity(values.len() * dim);
     for &v in &values {
-        let v = v * 1000.0;
         out.extend(freqs.iter().map(|f| (v * f).cos()));
         out.extend(freqs.iter().map(|f| (v * f).sin()));
         if dim % 2 == 1 {
