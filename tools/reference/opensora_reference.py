@@ -25,6 +25,7 @@ Only `opensora/models/mmdit/{math,layers,model}.py`, `opensora/utils/inference.p
 """
 
 import argparse
+import copy
 import dataclasses
 import importlib
 import json
@@ -246,28 +247,32 @@ MMDIT_CASES = [
 ]
 
 
+def mmdit_inputs(config, seed, timesteps):
+    """Random forward inputs (keyword names of MMDiTModel.forward) for 2x2x3 image tokens and
+    5 text tokens, one row per time value."""
+    g = torch.Generator().manual_seed(seed)
+    b, t, h, w, length = len(timesteps), 2, 2, 3, 5
+    n = t * h * w
+    return {
+        "img": torch.randn(b, n, config.in_channels, generator=g),
+        "img_ids": grid_ids(b, t, h, w),
+        "txt": torch.randn(b, length, config.context_in_dim, generator=g),
+        "txt_ids": torch.zeros(b, length, 3),
+        "timesteps": torch.tensor(timesteps),
+        "y_vec": torch.randn(b, config.vec_in_dim, generator=g),
+        "cond": torch.randn(b, n, config.in_channels + config.patch_size ** 2, generator=g),
+    }
+
+
 def make_mmdit_cases(mmdit, out_dir):
     for seed, (name, overrides) in enumerate(MMDIT_CASES, start=1800):
         model, config = tiny_model(mmdit, seed, **overrides)
-        g = torch.Generator().manual_seed(seed)
-        b, t, h, w, length = 2, 2, 2, 3, 5
-        n = t * h * w
-        tensors = {
-            "in.img": torch.randn(b, n, config.in_channels, generator=g),
-            "in.img_ids": grid_ids(b, t, h, w),
-            "in.txt": torch.randn(b, length, config.context_in_dim, generator=g),
-            "in.txt_ids": torch.zeros(b, length, 3),
-            "in.timesteps": torch.tensor([0.83, 0.25]),
-            "in.y_vec": torch.randn(b, config.vec_in_dim, generator=g),
-            "in.cond": torch.randn(b, n, config.in_channels + config.patch_size ** 2, generator=g),
-        }
+        inputs = mmdit_inputs(config, seed, [0.83, 0.25])
         if config.guidance_embed:
-            tensors["in.guidance"] = torch.tensor([7.5, 4.0])
+            inputs["guidance"] = torch.tensor([7.5, 4.0])
         with torch.no_grad():
-            out = model(img=tensors["in.img"], img_ids=tensors["in.img_ids"],
-                        txt=tensors["in.txt"], txt_ids=tensors["in.txt_ids"],
-                        timesteps=tensors["in.timesteps"], y_vec=tensors["in.y_vec"],
-                        cond=tensors["in.cond"], guidance=tensors.get("in.guidance"))
+            out = model(**inputs)
+        tensors = {f"in.{k}": v for k, v in inputs.items()}
         tensors["out.sample"] = out
         write_case(out_dir, name, "opensora_mmdit", 1e-4, 1e-4, {},
                    {"transformer": TransformerFolder(model, config)}, tensors)
@@ -276,20 +281,8 @@ def make_mmdit_cases(mmdit, out_dir):
     # (times and guidance in bfloat16 too). bfloat16 moves this model's output by ~1.9 from
     # float32, yet the same ops in bfloat16 on both sides agree to ~0.13, and a wrong RoPE
     # layout or a missed cast moves it by ≥3: the tolerance is a quarter of that gap.
-    import copy
     model, config = tiny_model(mmdit, 1850)
-    g = torch.Generator().manual_seed(1850)
-    b, t, h, w, length = 1, 2, 2, 3, 5
-    n = t * h * w
-    inputs = {
-        "img": torch.randn(b, n, config.in_channels, generator=g),
-        "img_ids": grid_ids(b, t, h, w),
-        "txt": torch.randn(b, length, config.context_in_dim, generator=g),
-        "txt_ids": torch.zeros(b, length, 3),
-        "timesteps": torch.tensor([0.61]),
-        "y_vec": torch.randn(b, config.vec_in_dim, generator=g),
-        "cond": torch.randn(b, n, config.in_channels + config.patch_size ** 2, generator=g),
-    }
+    inputs = mmdit_inputs(config, 1850, [0.61])
     inputs = {k: v.bfloat16() for k, v in inputs.items()}
     half = copy.deepcopy(model).to(torch.bfloat16)
     with torch.no_grad():
