@@ -1,6 +1,7 @@
 //! Model architectures, laid out like diffusers' `models/`.
 
 pub mod clip_vision;
+pub mod hunyuan_vae;
 pub mod svd;
 pub mod umt5;
 pub mod wan;

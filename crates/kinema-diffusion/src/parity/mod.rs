@@ -9,6 +9,7 @@
 //! checkpoints that are too big to commit.
 
 mod clip_vision;
+mod hunyuan_vae;
 mod pipeline;
 mod schedulers;
 mod svd;
@@ -322,6 +323,8 @@ pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
         }
         "wan_vae_encode" => vae::check_encode(case, device)?,
         "wan_vae_decode" => vae::check_decode(case, device)?,
+        "hunyuan_vae_encode" => hunyuan_vae::check_encode(case, device)?,
+        "hunyuan_vae_decode" => hunyuan_vae::check_decode(case, device)?,
         "clip_vision" => clip_vision::check(case, device)?,
         "umt5_encoder" | "umt5_prompt" => text_encoder::check(case, device)?,
         "wan_transformer" => transformer::check(case, device)?,
@@ -358,6 +361,8 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "unipc_flow",
     "wan_vae_encode",
     "wan_vae_decode",
+    "hunyuan_vae_encode",
+    "hunyuan_vae_decode",
     "clip_vision",
     "umt5_encoder",
     "umt5_prompt",
