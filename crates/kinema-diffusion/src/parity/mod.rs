@@ -14,6 +14,7 @@ mod pipeline;
 mod schedulers;
 mod svd;
 mod text_encoder;
+mod text_encoders;
 mod transformer;
 mod vae;
 
@@ -327,6 +328,8 @@ pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
         "hunyuan_vae_decode" => hunyuan_vae::check_decode(case, device)?,
         "clip_vision" => clip_vision::check(case, device)?,
         "umt5_encoder" | "umt5_prompt" => text_encoder::check(case, device)?,
+        "t5_encoder" => text_encoders::check_t5(case, device)?,
+        "clip_text_pooled" => text_encoders::check_clip(case, device)?,
         "wan_transformer" => transformer::check(case, device)?,
         "wan_pipeline" => pipeline::check(case, device)?,
         "svd_vae_encode" => svd::check_vae_encode(case, device)?,
@@ -366,6 +369,8 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "clip_vision",
     "umt5_encoder",
     "umt5_prompt",
+    "t5_encoder",
+    "clip_text_pooled",
     "wan_transformer",
     "wan_pipeline",
     "euler_karras",
