@@ -77,7 +77,9 @@ impl ClipTextConfig {
             )));
         }
         if self.vocab_size == 0 || self.max_position_embeddings == 0 {
-            return Err(Error::model("CLIP text: vocab_size and max_position_embeddings must be positive"));
+            return Err(Error::model(
+                "CLIP text: vocab_size and max_position_embeddings must be positive",
+            ));
         }
         Activation::parse(&self.hidden_act)?;
         Ok(())
@@ -116,8 +118,11 @@ impl ClipTextEncoder {
         config.validate()?;
         let (d, eps) = (config.hidden_size, config.layer_norm_eps);
         let emb = vb.pp("embeddings");
-        let token_embedding =
-            weights::get(&emb.pp("token_embedding"), &[config.vocab_size, d], "weight")?;
+        let token_embedding = weights::get(
+            &emb.pp("token_embedding"),
+            &[config.vocab_size, d],
+            "weight",
+        )?;
         let position_embedding = weights::get(
             &emb.pp("position_embedding"),
             &[config.max_position_embeddings, d],
@@ -152,7 +157,10 @@ impl ClipTextEncoder {
     pub fn pooled(&self, input_ids: &Tensor) -> Result<Tensor> {
         let (b, len) = input_ids.dims2().map_err(|_| {
             Error::invalid(
-                format!("CLIP input_ids must be [batch, tokens], got {:?}", input_ids.dims()),
+                format!(
+                    "CLIP input_ids must be [batch, tokens], got {:?}",
+                    input_ids.dims()
+                ),
                 "tokenise each prompt into one row of ids",
             )
         })?;
@@ -175,9 +183,16 @@ impl ClipTextEncoder {
             })
             .collect::<candle_core::Result<_>>()
             .map_err(model_err("reading input_ids"))?;
-        if let Some(bad) = rows.iter().flatten().find(|&&v| v as usize >= self.config.vocab_size) {
+        if let Some(bad) = rows
+            .iter()
+            .flatten()
+            .find(|&&v| v as usize >= self.config.vocab_size)
+        {
             return Err(Error::invalid(
-                format!("token id {bad} is outside the CLIP vocabulary (0..{})", self.config.vocab_size),
+                format!(
+                    "token id {bad} is outside the CLIP vocabulary (0..{})",
+                    self.config.vocab_size
+                ),
                 "use the tokenizer that ships with this text encoder",
             ));
         }
@@ -187,7 +202,9 @@ impl ClipTextEncoder {
             .map(|(i, r)| self.eos_position(r, i))
             .collect::<Result<_>>()?;
         let device = self.token_embedding.device();
-        let hidden = self.hidden_states(&rows, len, device).map_err(model_err("encoder"))?;
+        let hidden = self
+            .hidden_states(&rows, len, device)
+            .map_err(model_err("encoder"))?;
         let picked = (0..b)
             .map(|i| hidden.get(i)?.get(eos[i]))
             .collect::<candle_core::Result<Vec<_>>>()
@@ -239,7 +256,12 @@ impl ClipTextEncoder {
         let mask = causal_bias(len, device)?;
         let mut x = x;
         for layer in &self.layers {
-            x = layer.forward(&x, self.config.num_attention_heads, self.activation, Some(&mask))?;
+            x = layer.forward(
+                &x,
+                self.config.num_attention_heads,
+                self.activation,
+                Some(&mask),
+            )?;
         }
         self.final_layer_norm.forward(&x)
     }

@@ -374,7 +374,9 @@ impl EncoderLayer {
         .reshape((b, n, d))?;
         let x = (x + self.out.forward(&a)?)?;
         let h = self.layer_norm2.forward(&x)?;
-        let h = self.fc2.forward(&activation.apply(&self.fc1.forward(&h)?)?)?;
+        let h = self
+            .fc2
+            .forward(&activation.apply(&self.fc1.forward(&h)?)?)?;
         x + h
     }
 }

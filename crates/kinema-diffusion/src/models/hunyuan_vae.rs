@@ -129,14 +129,20 @@ impl AutoencoderKLHunyuanVideo {
         }
         let whole = |x: &Tensor| -> Result<Tensor> { quant.forward(&enc.forward(x)?) };
         let spatial = |x: &Tensor| -> Result<Tensor> {
-            let (xh, xw) = (x.dim(3).ctx(|| "dims".into())?, x.dim(4).ctx(|| "dims".into())?);
+            let (xh, xw) = (
+                x.dim(3).ctx(|| "dims".into())?,
+                x.dim(4).ctx(|| "dims".into())?,
+            );
             match &self.tiling.spatial {
                 Some(t) if t.applies(xh, xw) => tiling::spatial(
                     x,
                     (t.min_height, t.min_width),
                     (t.stride_height, t.stride_width),
                     (t.stride_height / s, t.stride_width / s),
-                    ((t.min_height - t.stride_height) / s, (t.min_width - t.stride_width) / s),
+                    (
+                        (t.min_height - t.stride_height) / s,
+                        (t.min_width - t.stride_width) / s,
+                    ),
                     (xh / s, xw / s),
                     &whole,
                 ),
@@ -189,7 +195,10 @@ impl AutoencoderKLHunyuanVideo {
         let r = self.config.temporal_compression_ratio;
         let whole = |z: &Tensor| -> Result<Tensor> { dec.forward(&post.forward(z)?) };
         let spatial = |z: &Tensor| -> Result<Tensor> {
-            let (zh, zw) = (z.dim(3).ctx(|| "dims".into())?, z.dim(4).ctx(|| "dims".into())?);
+            let (zh, zw) = (
+                z.dim(3).ctx(|| "dims".into())?,
+                z.dim(4).ctx(|| "dims".into())?,
+            );
             match &self.tiling.spatial {
                 Some(t) if zh > t.min_height / s || zw > t.min_width / s => tiling::spatial(
                     z,

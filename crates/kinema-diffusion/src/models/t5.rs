@@ -60,7 +60,12 @@ impl T5Encoder {
     /// Open-Sora's prompt encoding: each text tokenised, truncated and padded to `max_len`
     /// (use [`T5_TEXT_TOKENS`]), then encoded with the padding attended.
     /// Returns `[B, max_len, d_model]`.
-    pub fn encode_padded(&self, tokenizer: &Tokenizer, texts: &[&str], max_len: usize) -> Result<Tensor> {
+    pub fn encode_padded(
+        &self,
+        tokenizer: &Tokenizer,
+        texts: &[&str],
+        max_len: usize,
+    ) -> Result<Tensor> {
         let pad = tokenizer
             .token_to_id("<pad>")
             .ok_or_else(|| Error::model("the T5 tokenizer has no <pad> token"))?;
@@ -81,7 +86,10 @@ pub fn padded_ids(
 ) -> Result<Tensor> {
     if texts.is_empty() || max_len == 0 {
         return Err(Error::invalid(
-            format!("cannot tokenise {} prompts to {max_len} tokens", texts.len()),
+            format!(
+                "cannot tokenise {} prompts to {max_len} tokens",
+                texts.len()
+            ),
             "give at least one prompt and a length of at least 1",
         ));
     }
@@ -117,4 +125,4 @@ pub fn padded_ids(
 
 #[cfg(test)]
 #[path = "t5_tests.rs"]
-mod tests;
+pub(crate) mod tests;

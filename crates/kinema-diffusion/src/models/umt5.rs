@@ -169,7 +169,11 @@ impl Umt5Encoder {
             .map_err(model_err("token embedding"))?;
         let shared_bias = match self.blocks.first() {
             Some(first) if self.config.position_bias() == PositionBias::SharedFromFirstLayer => {
-                Some(first.bias_from(&buckets, len).map_err(model_err("position bias"))?)
+                Some(
+                    first
+                        .bias_from(&buckets, len)
+                        .map_err(model_err("position bias"))?,
+                )
             }
             _ => None,
         };

@@ -11,7 +11,10 @@ use crate::models::t5::T5Encoder;
 
 pub fn check_t5(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     let encoder = T5Encoder::from_dir(&case.folder("text_encoder")?, DType::F32, device)?;
-    let out = encoder.forward(case.input("input_ids")?, Some(case.input("attention_mask")?))?;
+    let out = encoder.forward(
+        case.input("input_ids")?,
+        Some(case.input("attention_mask")?),
+    )?;
     Ok(vec![case.compare("last_hidden_state", &out)?])
 }
 

@@ -192,9 +192,18 @@ pub struct MidBlock {
 }
 
 impl MidBlock {
-    pub fn load(vb: &VarBuilder, channels: usize, groups: usize, with_attention: bool) -> Result<Self> {
+    pub fn load(
+        vb: &VarBuilder,
+        channels: usize,
+        groups: usize,
+        with_attention: bool,
+    ) -> Result<Self> {
         let attention = if with_attention {
-            Some(MidAttention::load(&vb.pp("attentions.0"), channels, groups)?)
+            Some(MidAttention::load(
+                &vb.pp("attentions.0"),
+                channels,
+                groups,
+            )?)
         } else {
             None
         };

@@ -48,7 +48,12 @@ impl Encoder {
             let mut resnets = Vec::with_capacity(cfg.layers_per_block);
             for j in 0..cfg.layers_per_block {
                 let c_in = if j == 0 { c_prev } else { c };
-                resnets.push(ResnetBlock::load(&s.pp(format!("resnets.{j}")), c_in, c, g)?);
+                resnets.push(ResnetBlock::load(
+                    &s.pp(format!("resnets.{j}")),
+                    c_in,
+                    c,
+                    g,
+                )?);
             }
             let r = cfg.stage_resample(i);
             let downsample = if r.any() {
@@ -134,7 +139,12 @@ impl Decoder {
             let mut resnets = Vec::with_capacity(cfg.layers_per_block + 1);
             for j in 0..=cfg.layers_per_block {
                 let c_in = if j == 0 { c_prev } else { c };
-                resnets.push(ResnetBlock::load(&s.pp(format!("resnets.{j}")), c_in, c, g)?);
+                resnets.push(ResnetBlock::load(
+                    &s.pp(format!("resnets.{j}")),
+                    c_in,
+                    c,
+                    g,
+                )?);
             }
             let r = cfg.stage_resample(i);
             let upsample = if r.any() {

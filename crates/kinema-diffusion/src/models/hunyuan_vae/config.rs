@@ -133,7 +133,9 @@ impl Config {
             .chain(&self.up_block_types)
             .find(|t| *t != DOWN_BLOCK && *t != UP_BLOCK)
         {
-            return Err(Error::unsupported(format!("block type `{t}` is not implemented")));
+            return Err(Error::unsupported(format!(
+                "block type `{t}` is not implemented"
+            )));
         }
         if self.temporal_compression_ratio != 4 {
             return Err(Error::unsupported(format!(

@@ -80,7 +80,11 @@ impl Tiling {
                 ("height", s.min_height, s.stride_height),
                 ("width", s.min_width, s.stride_width),
             ] {
-                if stride == 0 || stride > min || min % spatial_ratio != 0 || stride % spatial_ratio != 0 {
+                if stride == 0
+                    || stride > min
+                    || min % spatial_ratio != 0
+                    || stride % spatial_ratio != 0
+                {
                     return Err(Error::invalid(
                         format!("spatial tile {name} {min} with stride {stride} is unusable"),
                         format!("use 0 < stride <= tile, both multiples of {spatial_ratio} pixels"),
@@ -156,7 +160,10 @@ pub fn spatial(
     out_hw: (usize, usize),
     f: &dyn Fn(&Tensor) -> Result<Tensor>,
 ) -> Result<Tensor> {
-    let (h, w) = (x.dim(3).ctx(|| "dims".into())?, x.dim(4).ctx(|| "dims".into())?);
+    let (h, w) = (
+        x.dim(3).ctx(|| "dims".into())?,
+        x.dim(4).ctx(|| "dims".into())?,
+    );
     let mut rows: Vec<Vec<Tensor>> = Vec::new();
     for i in (0..h).step_by(stride_in.0) {
         let mut row = Vec::new();
@@ -178,7 +185,12 @@ pub fn spatial(
             if j > 0 {
                 tile = blend(&rows[i][j - 1], &tile, 4, blend_out.1)?;
             }
-            crops.push(slice(&slice(&tile, 3, 0, stride_out.0)?, 4, 0, stride_out.1)?);
+            crops.push(slice(
+                &slice(&tile, 3, 0, stride_out.0)?,
+                4,
+                0,
+                stride_out.1,
+            )?);
             rows[i][j] = tile;
         }
         stitched_rows.push(Tensor::cat(&crops, 4).ctx(|| "stitching a tile row".into())?);
@@ -204,7 +216,11 @@ pub fn temporal(
     let mut tiles = Vec::new();
     for i in (0..t).step_by(stride_in) {
         let out = f(&slice(x, 2, i, tile_in + 1)?)?;
-        tiles.push(if i > 0 { slice(&out, 2, 1, usize::MAX)? } else { out });
+        tiles.push(if i > 0 {
+            slice(&out, 2, 1, usize::MAX)?
+        } else {
+            out
+        });
     }
     let mut kept = Vec::with_capacity(tiles.len());
     for i in 0..tiles.len() {

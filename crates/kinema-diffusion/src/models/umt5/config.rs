@@ -123,10 +123,10 @@ impl Umt5Config {
         }
         if let Some(t) = &self.model_type {
             if t != "umt5" && t != "t5" {
-                return Err(Error::unsupported(format!(
-                    "model_type `{t}` is neither umt5 nor t5"
-                ))
-                .with_hint("use a T5 or umT5 encoder checkpoint"));
+                return Err(
+                    Error::unsupported(format!("model_type `{t}` is neither umt5 nor t5"))
+                        .with_hint("use a T5 or umT5 encoder checkpoint"),
+                );
             }
         }
         if self.is_decoder {
