@@ -105,8 +105,8 @@ def make_clip_text_cases(out_dir):
     # 49407 is CLIP-L's real eos id, found by its first occurrence.
     for name, eos, seed in [("clip_text_pooled_argmax", 2, 60), ("clip_text_pooled_eos", 97, 61)]:
         torch.manual_seed(seed)
-        config = CLIPTextConfig(vocab_size=100, hidden_size=32, intermediate_size=48,
-                                num_attention_heads=4, num_hidden_layers=2,
+        config = CLIPTextConfig(vocab_size=100, hidden_size=16, intermediate_size=24,
+                                num_attention_heads=2, num_hidden_layers=2,
                                 max_position_embeddings=20, hidden_act="quick_gelu",
                                 eos_token_id=eos, bos_token_id=96, pad_token_id=eos)
         model = _perturb(CLIPTextModel(config).eval(), seed + 100)
