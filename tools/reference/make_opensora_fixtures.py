@@ -3,7 +3,8 @@
 
 Cases (same format as make_fixtures.py; see README.md), from tiny random configs:
   hunyuan_vae_encode_*   diffusers AutoencoderKLHunyuanVideo, video -> posterior mean
-  hunyuan_vae_decode_*   latents -> video (the `_tiled` pair with small spatial tiles)
+  hunyuan_vae_decode_*   latents -> video (the `_tiled` pair with small spatial tiles,
+                         the `_framewise` pair long enough for diffusers' temporal tiles)
   t5_encoder_*           transformers T5EncoderModel (T5 v1.1: gated-gelu, untied)
   clip_text_pooled_*     transformers CLIPTextModel pooler_output, both pooling rules
                          (eos_token_id == 2: argmax of the ids; otherwise the first eos id)
@@ -74,6 +75,23 @@ def make_vae_cases(out_dir):
                {"tiling": tiling}, {"vae": vae}, {"in.latents": latents, "out.video": out})
 
 
+def make_vae_framewise_cases(out_dir):
+    """Clips longer than 16 frames (4 latents) go through diffusers' default framewise
+    (temporal) tiling: 17-frame tiles every 12 frames, cross-faded over 1 latent / 4 frames."""
+    g = torch.Generator().manual_seed(6)
+    vae = _tiny_vae(41)
+    video = torch.rand(1, 3, 29, 8, 8, generator=g) * 2 - 1
+    with torch.no_grad():
+        mean = vae.encode(video).latent_dist.mean
+    write_case(out_dir, "hunyuan_vae_encode_framewise", "hunyuan_vae_encode", 1e-4, 1e-4, {},
+               {"vae": vae}, {"in.video": video, "out.mean": mean})
+    latents = torch.randn(1, 4, 8, 1, 1, generator=g)
+    with torch.no_grad():
+        out = vae.decode(latents).sample
+    write_case(out_dir, "hunyuan_vae_decode_framewise", "hunyuan_vae_decode", 1e-4, 1e-4, {},
+               {"vae": vae}, {"in.latents": latents, "out.video": out})
+
+
 def make_t5_cases(out_dir):
     from transformers import T5Config, T5EncoderModel
 
@@ -131,6 +149,7 @@ def make_clip_text_cases(out_dir):
 
 FAMILIES = {
     "hunyuan_vae": make_vae_cases,
+    "hunyuan_vae_framewise": make_vae_framewise_cases,
     "t5": make_t5_cases,
     "clip_text": make_clip_text_cases,
 }
