@@ -14,7 +14,8 @@ mod tiling;
 pub use config::{Config, Resample};
 pub use tiling::{SpatialTiling, TemporalTiling, Tiling};
 
-pub use crate::models::wan::DiagonalGaussian;
+/// The posterior and the half-loading switch are the Wan VAE's: the maths is the same.
+pub use crate::models::wan::{DiagonalGaussian, VaeParts};
 
 use std::path::Path;
 
@@ -36,8 +37,6 @@ pub struct AutoencoderKLHunyuanVideo {
     decoder: Option<(Decoder, Conv3d)>,
     tiling: Tiling,
 }
-
-pub use crate::models::wan::VaeParts;
 
 impl AutoencoderKLHunyuanVideo {
     /// Loads a diffusers `vae/` folder (`config.json` + safetensors), with diffusers'
