@@ -1,8 +1,8 @@
 use candle_core::{DType, Device, Tensor};
 
 use super::*;
-use crate::models::t5::padded_ids;
 use crate::models::t5::tests::word_tokenizer;
+use crate::models::text_tokens::padded_ids;
 use crate::models::wan::transformer::random_var_builder;
 
 fn tiny_clip(eos_token_id: u32) -> ClipTextEncoder {

@@ -5,5 +5,6 @@ pub mod clip_vision;
 pub mod hunyuan_vae;
 pub mod svd;
 pub mod t5;
+pub mod text_tokens;
 pub mod umt5;
 pub mod wan;
