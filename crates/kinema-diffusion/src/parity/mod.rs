@@ -9,11 +9,13 @@
 //! checkpoints that are too big to commit.
 
 mod clip_vision;
+mod hunyuan_vae;
 mod opensora;
 mod pipeline;
 mod schedulers;
 mod svd;
 mod text_encoder;
+mod text_encoders;
 mod transformer;
 mod vae;
 
@@ -349,8 +351,12 @@ pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
         }
         "wan_vae_encode" => vae::check_encode(case, device)?,
         "wan_vae_decode" => vae::check_decode(case, device)?,
+        "hunyuan_vae_encode" => hunyuan_vae::check_encode(case, device)?,
+        "hunyuan_vae_decode" => hunyuan_vae::check_decode(case, device)?,
         "clip_vision" => clip_vision::check(case, device)?,
         "umt5_encoder" | "umt5_prompt" => text_encoder::check(case, device)?,
+        "t5_encoder" => text_encoders::check_t5(case, device)?,
+        "clip_text_pooled" => text_encoders::check_clip(case, device)?,
         "wan_transformer" => transformer::check(case, device)?,
         "wan_pipeline" => pipeline::check(case, device)?,
         "svd_vae_encode" => svd::check_vae_encode(case, device)?,
@@ -387,9 +393,13 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "unipc_flow",
     "wan_vae_encode",
     "wan_vae_decode",
+    "hunyuan_vae_encode",
+    "hunyuan_vae_decode",
     "clip_vision",
     "umt5_encoder",
     "umt5_prompt",
+    "t5_encoder",
+    "clip_text_pooled",
     "wan_transformer",
     "wan_pipeline",
     "euler_karras",
