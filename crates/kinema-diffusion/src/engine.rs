@@ -1,6 +1,7 @@
 //! The diffusion engines: `wan` (here) — a character image and a prompt → a clip, with
-//! Wan2.2 TI2V-5B or a Wan2.1 I2V checkpoint (diffusers layout) on candle — and `svd`
-//! ([`SvdEngine`], Stable Video Diffusion). Both share the layout and keying below.
+//! Wan2.2 TI2V-5B or a Wan2.1 I2V checkpoint (diffusers layout) on candle — `svd`
+//! ([`SvdEngine`], Stable Video Diffusion) and `opensora` ([`OpenSoraEngine`], Open-Sora
+//! 2.0 i2v). All share the layout and keying below.
 //!
 //! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`key`]),
 //! estimate memory and refuse what will not fit, encode the prompt and the negative prompt
@@ -15,6 +16,9 @@
 
 mod key;
 mod layout;
+mod opensora;
+pub mod opensora_folder;
+mod opensora_settings;
 mod settings;
 mod svd;
 mod svd_settings;
@@ -22,6 +26,11 @@ mod svd_settings;
 pub use crate::pipelines::image::Filter;
 pub use key::{choose_key, compose, key_out, lab, ChromaKey, KEY_CANDIDATES};
 pub use layout::{plan, Layout, MARGIN};
+pub use opensora::OpenSoraEngine;
+pub use opensora_settings::{
+    OpenSoraSettings, DEFAULT_MOTION_SCORE, MAX_FRAMES as OPENSORA_MAX_FRAMES,
+    OPENSORA_DEFAULT_MODEL,
+};
 pub use settings::{dtype_label, parse_dtype, DeviceChoice, WanSettings, WAN_NEGATIVE_PROMPT};
 pub use svd::{MotionReader, PromptMotion, SvdEngine};
 pub use svd_settings::{

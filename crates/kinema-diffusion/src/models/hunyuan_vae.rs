@@ -50,6 +50,32 @@ impl AutoencoderKLHunyuanVideo {
         })
     }
 
+    /// Loads one safetensors file under `config`: Open-Sora's released
+    /// `hunyuan_vae.safetensors` has no config beside it. Its module tree
+    /// (`opensora/models/hunyuan_vae`, HunyuanVideo's original code) names every weight as
+    /// diffusers does (`encoder.down_blocks.{i}.resnets.{j}.conv1.conv.weight`,
+    /// `…mid_block.attentions.0.to_q.weight`, `quant_conv.weight`), so no renaming is needed.
+    pub fn from_file(
+        config: Config,
+        file: &Path,
+        parts: VaeParts,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self> {
+        crate::weights::validate_safetensors(file)?;
+        // SAFETY: the mapped file must not change while the model lives; its header was
+        // validated above.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[file], dtype, device) }.map_err(
+            |e| {
+                Error::model(format!("cannot map the weights in {}", file.display())).with_source(e)
+            },
+        )?;
+        Self::new(config, vb, parts).map_err(|e| {
+            Error::model(format!("{}: {}", file.display(), e.message))
+                .with_hint(e.hint.unwrap_or_default())
+        })
+    }
+
     /// Builds from a config and weights at diffusers' key paths.
     pub fn new(config: Config, vb: VarBuilder, parts: VaeParts) -> Result<Self> {
         config.validate()?;
