@@ -7,7 +7,7 @@ use kinema_core::{Engine, Error, Result};
 use kinema_rig::MotionLibrary;
 
 /// Engine names accepted by `--engine`, in the order they are listed to users.
-pub const ENGINE_NAMES: &[&str] = &["rig", "wan", "svd"];
+pub const ENGINE_NAMES: &[&str] = &["rig", "wan", "svd", "opensora"];
 
 /// Settings a front end may pass to an engine. Each engine reads the ones it understands
 /// and refuses, by name, the ones that make no sense for it, so a user who sets
@@ -47,6 +47,10 @@ pub struct EngineOptions {
     pub max_guidance: Option<f32>,
     /// svd: frames the VAE decodes at once.
     pub decode_chunk: Option<u32>,
+    /// opensora: image guidance scale (how closely the clip keeps to the picture).
+    pub image_guidance: Option<f32>,
+    /// opensora: the motion score (1–7) appended to the prompt.
+    pub motion_score: Option<u32>,
 }
 
 impl EngineOptions {
@@ -69,6 +73,7 @@ impl EngineOptions {
             }
         }
         given.extend(crate::svd::svd_only_flags(self));
+        given.extend(crate::opensora::opensora_only_flags(self));
         given
     }
 }
@@ -93,6 +98,7 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
         }
         "wan" => build_wan(options),
         "svd" => crate::svd::build_svd(options),
+        "opensora" => crate::opensora::build_opensora(options),
         other => Err(Error::invalid(
             format!("unknown engine `{other}`"),
             format!("available engines: {}", ENGINE_NAMES.join(", ")),
@@ -131,6 +137,17 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
         return Err(Error::invalid(
             "--motions only applies to the `rig` engine, not to `wan`",
             "drop --motions, or use --engine rig (wan reads the prompt as free text)",
+        ));
+    }
+    let opensora_only = crate::opensora::opensora_only_flags(options);
+    if !opensora_only.is_empty() {
+        return Err(Error::invalid(
+            format!(
+                "{} only appl{} to the `opensora` engine, not to `wan`",
+                opensora_only.join(", "),
+                if opensora_only.len() == 1 { "ies" } else { "y" }
+            ),
+            "drop them, or use --engine opensora",
         ));
     }
     let svd_only = crate::svd::svd_only_flags(options);
@@ -202,6 +219,10 @@ mod tests {
             .join("../kinema-diffusion/tests/models/tiny-svd")
             .display()
             .to_string();
+        let tiny_opensora = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../kinema-diffusion/tests/models/tiny-opensora")
+            .display()
+            .to_string();
         for name in ENGINE_NAMES {
             let options = match *name {
                 "wan" => EngineOptions {
@@ -212,13 +233,18 @@ mod tests {
                     model: Some(tiny_svd.clone()),
                     ..Default::default()
                 },
+                "opensora" => EngineOptions {
+                    model: Some(tiny_opensora.clone()),
+                    ..Default::default()
+                },
                 _ => EngineOptions::default(),
             };
             assert_eq!(build_engine(name, &options).unwrap().name(), *name);
         }
         let err = engine_by_name("sora").err().unwrap();
         assert!(
-            err.to_string().contains("available engines: rig, wan, svd"),
+            err.to_string()
+                .contains("available engines: rig, wan, svd, opensora"),
             "{err}"
         );
     }
@@ -240,6 +266,12 @@ mod tests {
         let hint = err.hint.clone().unwrap_or_default();
         assert!(
             hint.contains("kinema models pull stabilityai/stable-video-diffusion-img2vid-xt"),
+            "{err:?}"
+        );
+        let err = engine_by_name("opensora").err().unwrap();
+        let hint = err.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains("kinema models pull hpcai-tech/Open-Sora-v2"),
             "{err:?}"
         );
         let options = EngineOptions {
@@ -310,6 +342,25 @@ mod tests {
         let err = build_engine("svd", &rig_flags).err().unwrap();
         assert!(err.message.contains("--motions"), "{err}");
         assert!(err.message.contains("--shift do not apply"), "{err}");
+        let opensora_flags = EngineOptions {
+            model: Some(".".into()),
+            motion_score: Some(5),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &opensora_flags).err().unwrap();
+        assert!(
+            err.message
+                .contains("--motion-score only applies to the `opensora` engine"),
+            "{err}"
+        );
+        let err = build_engine("rig", &opensora_flags).err().unwrap();
+        assert!(err.message.contains("--motion-score"), "{err}");
+        let err = build_engine("opensora", &svd_flags).err().unwrap();
+        assert!(
+            err.message
+                .contains("--motion-bucket, --decode-chunk do not apply to the `opensora` engine"),
+            "{err}"
+        );
     }
 
     #[test]

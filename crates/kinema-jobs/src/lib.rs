@@ -10,6 +10,7 @@ pub mod defaults;
 mod engines;
 mod export;
 mod mocap;
+mod opensora;
 mod request;
 pub mod suggest;
 mod suite;
