@@ -19,6 +19,7 @@ mod layout;
 mod opensora;
 pub mod opensora_folder;
 mod opensora_settings;
+mod report;
 mod settings;
 mod svd;
 mod svd_settings;
@@ -31,6 +32,7 @@ pub use opensora_settings::{
     OpenSoraSettings, DEFAULT_MOTION_SCORE, MAX_FRAMES as OPENSORA_MAX_FRAMES,
     OPENSORA_DEFAULT_MODEL,
 };
+use report::{keyed_generation, memory_report};
 pub use settings::{dtype_label, parse_dtype, DeviceChoice, WanSettings, WAN_NEGATIVE_PROMPT};
 pub use svd::{MotionReader, PromptMotion, SvdEngine};
 pub use svd_settings::{
@@ -42,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use kinema_core::{Clip, Engine, Error, Frame, Generation, Job, Progress, Result};
+use kinema_core::{Engine, Error, Frame, Generation, Job, Progress, Result};
 use serde_json::json;
 
 use crate::models::clip_vision::ClipVisionEncoder;
@@ -349,22 +351,8 @@ impl Engine for WanEngine {
         let post_ms = t3.elapsed().as_millis();
 
         let mut understood = self.settings_json(job.prompt);
-        understood["seed"] = json!(spec.seed);
         understood["frames"] = json!({"requested": spec.frames, "generated": frames});
-        understood["size"] = json!({
-            "model": [layout.model_width, layout.model_height],
-            "clip": [layout.clip_width, layout.clip_height],
-            "scale": layout.scale,
-        });
-        understood["key_colour"] = json!(key);
-        understood["looping"] = json!({"requested": spec.looping, "enforced": false});
-        understood["memory"] = json!({
-            "estimated_peak_bytes": estimate.peak(),
-            "estimate": estimate,
-            "available_bytes": available,
-            "measured_peak_rss_bytes": memory::peak_resident_memory(),
-            "gpu_checked": false,
-        });
+        understood["memory"] = memory_report(&estimate, estimate.peak(), available);
         understood["timings_ms"] = json!({
             "text_encoder": text_ms,
             "image_encoder": image_ms,
@@ -374,18 +362,9 @@ impl Engine for WanEngine {
             "keying": post_ms,
             "total": started.elapsed().as_millis(),
         });
-        Ok(Generation {
-            clip: Clip {
-                frames: frames_out,
-                fps: spec.fps,
-                looping: false,
-                pixel_art: character.pixel_art,
-                placement: layout.placement,
-            },
-            understood,
-            // Pixels only: no skeleton to say where the body is.
-            gameplay: None,
-        })
+        Ok(keyed_generation(
+            frames_out, character, spec, &layout, &key, understood,
+        ))
     }
 }
 

@@ -18,11 +18,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use kinema_core::{Clip, Engine, Error, Generation, Job, Progress, Result};
+use kinema_core::{Engine, Error, Generation, Job, Progress, Result};
 use serde_json::json;
 
 use super::opensora_folder::{self, OpenSoraFolder};
 use super::opensora_settings::{OpenSoraSettings, MAX_FRAMES};
+use super::report::{keyed_generation, memory_report};
 use super::settings::dtype_label;
 use super::{choose_key, compose_canvas, finish_frames, plan, wan_frame_count, Filter};
 use crate::models::clip_text::{ClipTextEncoder, CLIP_TEXT_TOKENS};
@@ -335,7 +336,6 @@ impl Engine for OpenSoraEngine {
         let frames_out = finish_frames(decoded, spec.frames as usize, &layout, &key, filter);
 
         let mut understood = self.settings_json(job.prompt);
-        understood["seed"] = json!(spec.seed);
         understood["frames"] = json!({
             "requested": spec.frames,
             "generated": frames,
@@ -343,20 +343,7 @@ impl Engine for OpenSoraEngine {
             "rule": "Open-Sora makes 4k+1 frames: the next 4k+1 is generated and the clip keeps the first frames requested",
         });
         understood["timesteps"] = json!(sampled.timesteps);
-        understood["size"] = json!({
-            "model": [layout.model_width, layout.model_height],
-            "clip": [layout.clip_width, layout.clip_height],
-            "scale": layout.scale,
-        });
-        understood["key_colour"] = json!(key);
-        understood["looping"] = json!({"requested": spec.looping, "enforced": false});
-        understood["memory"] = json!({
-            "estimated_peak_bytes": estimate.peak(),
-            "estimate": estimate,
-            "available_bytes": available,
-            "measured_peak_rss_bytes": memory::peak_resident_memory(),
-            "gpu_checked": false,
-        });
+        understood["memory"] = memory_report(&estimate, estimate.peak(), available);
         understood["timings_ms"] = json!({
             "text_encoders": text_ms,
             "vae_encode": image_ms,
@@ -365,17 +352,8 @@ impl Engine for OpenSoraEngine {
             "vae_decode": decode_ms,
             "total": started.elapsed().as_millis(),
         });
-        Ok(Generation {
-            clip: Clip {
-                frames: frames_out,
-                fps: spec.fps,
-                looping: false,
-                pixel_art: character.pixel_art,
-                placement: layout.placement,
-            },
-            understood,
-            // Pixels only: no skeleton to say where the body is.
-            gameplay: None,
-        })
+        Ok(keyed_generation(
+            frames_out, character, spec, &layout, &key, understood,
+        ))
     }
 }
