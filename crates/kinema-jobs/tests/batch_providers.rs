@@ -1,20 +1,15 @@
 //! Batches rendered by a video service (its loopback fake): the cost estimate, the tasks
 //! recorded in the state file and the summary, skipping what is done, and the engine key.
 
+mod common;
+
 use std::path::Path;
 
+use common::sample;
 use kinema_jobs::batch::{
     estimate_batch, run_batch, BatchOptions, BatchState, JobStatus, Manifest,
 };
 use kinema_providers::testing::{FakeProvider, Vendor};
-
-fn sample(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples/characters")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 fn manifest(dir: &Path, body: &str) -> kinema_core::Result<Manifest> {
     let path = dir.join("manifest.toml");

@@ -51,6 +51,23 @@ fn run(
     )
 }
 
+/// Runs `prompt` on `vendor`'s default model after scripting its first create answer.
+fn refused_create(vendor: Vendor, prompt: &str, answer: Injected) -> kinema_core::Error {
+    FakeProvider::shared(vendor).script(
+        prompt,
+        Script {
+            create_failures: vec![answer],
+            ..Script::default()
+        },
+    );
+    run(
+        &engine(vendor, ProviderOptions::default()),
+        prompt,
+        &spec(12, 12),
+    )
+    .unwrap_err()
+}
+
 fn statuses(fake: &FakeProvider, prompt: &str, method: &str) -> Vec<u16> {
     fake.requests(prompt)
         .iter()
@@ -445,41 +462,20 @@ fn kling_signs_its_token_retries_rate_limits_and_finds_a_lost_task() {
 #[test]
 fn kling_moderation_and_account_errors_say_what_happened() {
     let fake = FakeProvider::shared(Vendor::Kling);
-    let prompt = "kling: refused";
-    fake.script(
-        prompt,
-        Script {
-            create_failures: vec![Injected::new(
-                400,
-                json!({"code": 1301, "message": "content security policy", "request_id": "r"}),
-            )],
-            ..Script::default()
-        },
+    let body =
+        |code: i64, message: &str| json!({"code": code, "message": message, "request_id": "r"});
+    let err = refused_create(
+        Vendor::Kling,
+        "kling: refused",
+        Injected::new(400, body(1301, "content security policy")),
     );
-    let err = run(
-        &engine(Vendor::Kling, ProviderOptions::default()),
-        prompt,
-        &spec(12, 12),
-    )
-    .unwrap_err();
     assert!(err.message.contains("moderation (code 1301)"), "{err}");
     let prompt = "kling: broke";
-    fake.script(
+    let err = refused_create(
+        Vendor::Kling,
         prompt,
-        Script {
-            create_failures: vec![Injected::new(
-                429,
-                json!({"code": 1102, "message": "resource pack exhausted", "request_id": "r"}),
-            )],
-            ..Script::default()
-        },
+        Injected::new(429, body(1102, "resource pack exhausted")),
     );
-    let err = run(
-        &engine(Vendor::Kling, ProviderOptions::default()),
-        prompt,
-        &spec(12, 12),
-    )
-    .unwrap_err();
     assert!(err.message.contains("because of the account"), "{err}");
     assert_eq!(
         fake.create_requests(prompt),

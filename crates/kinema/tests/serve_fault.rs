@@ -58,6 +58,16 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// The sample hero as an inline `data:` image.
+fn hero_data_url() -> String {
+    let image = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../samples/characters/femaleAdventurer_idle.png"),
+    )
+    .unwrap();
+    format!("data:image/png;base64,{}", base64(&image))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -121,12 +131,7 @@ fn submit_all(port: u16, body: &str, n: usize, want: u16) -> Vec<String> {
 fn kill_9_loses_no_task_and_finishes_each_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let image = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../samples/characters/femaleAdventurer_idle.png"),
-    )
-    .unwrap();
-    let body = json!({"image": format!("data:image/png;base64,{}", base64(&image)),
+    let body = json!({"image": hero_data_url(),
         "prompt": "walks then waves", "frames": 36, "size": 256, "outputs": ["mp4", "gif"]})
     .to_string();
 
@@ -209,12 +214,7 @@ fn kill_9_during_a_provider_task_resumes_without_a_second_submit() {
     );
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let image = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../samples/characters/femaleAdventurer_idle.png"),
-    )
-    .unwrap();
-    let body = json!({"image": format!("data:image/png;base64,{}", base64(&image)),
+    let body = json!({"image": hero_data_url(),
         "engine": "runway", "prompt": prompt, "frames": 8, "fps": 8, "outputs": ["apng"]})
     .to_string();
     let port = free_port();

@@ -1,6 +1,8 @@
 //! Kling's image-to-video API as its documentation describes it, including the HS256
 //! token: signature, issuer, `exp` and `nbf`, checked with an independent JWT library.
 
+use std::ops::ControlFlow;
+
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::HeaderMap;
@@ -9,8 +11,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::server::{header, injected, json_body, lock, only_fields, picture, reply, Fake};
-use super::{Created, FakeTask, Polled, Step, KLING_ACCESS_KEY, KLING_SECRET_KEY};
+use super::server::{header, injected, json_body, lock, only_fields, picture, polled, reply, Fake};
+use super::{Created, FakeTask, Step, KLING_ACCESS_KEY, KLING_SECRET_KEY};
 
 const MODELS: [&str; 7] = [
     "kling-v1",
@@ -256,21 +258,14 @@ async fn query(
         return r;
     }
     // The path takes the task id or the external_task_id.
-    let real_id = lock(&fake.state).task_mut(&id).map(|t| t.id.clone());
-    let polled = match &real_id {
-        Some(real) => lock(&fake.state).poll(real),
-        None => Polled::Missing,
-    };
-    let (task, step) = match polled {
-        Polled::Missing => {
-            fake.log("GET", &path, None, 404);
-            return kling_error(404, 1203, "task not found");
-        }
-        Polled::Failure(task, failure) => {
-            fake.log("GET", &path, Some(&task.prompt), failure.status);
-            return injected(&failure);
-        }
-        Polled::Step(task, step) => (task, step),
+    let real_id = lock(&fake.state)
+        .task_mut(&id)
+        .map_or_else(|| id.clone(), |t| t.id.clone());
+    let (task, step) = match polled(&fake, &real_id, &path, || {
+        kling_error(404, 1203, "task not found")
+    }) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(answer) => return answer,
     };
     let mut data = task_json(&task, "submitted");
     match step {

@@ -1,5 +1,7 @@
 //! Luma's Dream Machine API v1 as its documentation describes it.
 
+use std::ops::ControlFlow;
+
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
@@ -8,8 +10,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::server::{header, injected, json_body, lock, only_fields, picture, reply, Fake};
-use super::{Created, FakeTask, Polled, Step, LUMA_KEY};
+use super::server::{
+    cancel_task, header, injected, json_body, lock, only_fields, picture, polled, reply, Fake,
+};
+use super::{Created, FakeTask, Step, LUMA_KEY};
 
 const MODELS: [&str; 3] = ["ray-2", "ray-flash-2", "ray-1-6"];
 const ASPECTS: [&str; 7] = ["1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"];
@@ -108,6 +112,10 @@ fn check_create(body: &Value, refuse_data: bool) -> Result<kinema_core::Frame, S
     Ok(first)
 }
 
+fn not_found() -> Response {
+    reply(404, json!({"detail": "Generation not found"}))
+}
+
 fn generation(id: &str, state: &str, body: &Value) -> Value {
     json!({
         "id": id,
@@ -182,21 +190,13 @@ async fn get_generation(
     if let Some(r) = authorise(&fake, &headers, "GET", &path) {
         return r;
     }
-    let polled = lock(&fake.state).poll(&id);
-    let (task, step) = match polled {
-        Polled::Missing => {
-            fake.log("GET", &path, None, 404);
-            return reply(404, json!({"detail": "Generation not found"}));
-        }
-        Polled::Failure(task, failure) => {
-            fake.log("GET", &path, Some(&task.prompt), failure.status);
-            return injected(&failure);
-        }
-        Polled::Step(task, step) => (task, step),
+    let (task, step) = match polled(&fake, &id, &path, not_found) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(answer) => return answer,
     };
     if task.cancelled {
         fake.log("GET", &path, Some(&task.prompt), 404);
-        return reply(404, json!({"detail": "Generation not found"}));
+        return not_found();
     }
     let mut body = generation(&id, "queued", &task.body);
     match step {
@@ -224,18 +224,8 @@ async fn delete(
     if let Some(r) = authorise(&fake, &headers, "DELETE", &path) {
         return r;
     }
-    let prompt = lock(&fake.state).task_mut(&id).map(|t| {
-        t.cancelled = true;
-        t.prompt.clone()
-    });
-    fake.log(
-        "DELETE",
-        &path,
-        prompt.as_deref(),
-        if prompt.is_some() { 204 } else { 404 },
-    );
-    match prompt {
+    match cancel_task(&fake, &id, &path) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => reply(404, json!({"detail": "Generation not found"})),
+        None => not_found(),
     }
 }

@@ -1,5 +1,7 @@
 //! Runway's API (version 2024-11-06) as its documentation describes it.
 
+use std::ops::ControlFlow;
+
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::HeaderMap;
@@ -8,8 +10,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::server::{header, injected, json_body, lock, only_fields, picture, reply, Fake};
-use super::{Created, FakeTask, Polled, Step, RUNWAY_KEY};
+use super::server::{
+    cancel_task, header, injected, json_body, lock, only_fields, picture, polled, reply, Fake,
+};
+use super::{Created, FakeTask, Step, RUNWAY_KEY};
 
 const GEN4_RATIOS: [&str; 6] = [
     "1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672",
@@ -209,17 +213,11 @@ async fn get_task(
     if let Some(r) = authorise(&fake, &headers, "GET", &path) {
         return r;
     }
-    let polled = lock(&fake.state).poll(&id);
-    let (task, step) = match polled {
-        Polled::Missing => {
-            fake.log("GET", &path, None, 404);
-            return reply(404, json!({"error": "Task not found"}));
-        }
-        Polled::Failure(task, failure) => {
-            fake.log("GET", &path, Some(&task.prompt), failure.status);
-            return injected(&failure);
-        }
-        Polled::Step(task, step) => (task, step),
+    let (task, step) = match polled(&fake, &id, &path, || {
+        reply(404, json!({"error": "Task not found"}))
+    }) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(answer) => return answer,
     };
     let mut body = json!({"id": id, "createdAt": "2024-11-06T00:00:00.000Z"});
     if task.cancelled {
@@ -256,21 +254,8 @@ async fn cancel(
     if let Some(r) = authorise(&fake, &headers, "DELETE", &path) {
         return r;
     }
-    let prompt = {
-        let mut st = lock(&fake.state);
-        st.task_mut(&id).map(|t| {
-            t.cancelled = true;
-            t.prompt.clone()
-        })
-    };
-    match prompt {
-        Some(p) => {
-            fake.log("DELETE", &path, Some(&p), 204);
-            axum::http::StatusCode::NO_CONTENT.into_response()
-        }
-        None => {
-            fake.log("DELETE", &path, None, 404);
-            reply(404, json!({"error": "Task not found"}))
-        }
+    match cancel_task(&fake, &id, &path) {
+        Some(_) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        None => reply(404, json!({"error": "Task not found"})),
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -17,7 +18,7 @@ use base64::Engine as _;
 use kinema_core::Frame;
 use serde_json::{json, Value};
 
-use super::{Injected, Logged, State, Vendor};
+use super::{FakeTask, Injected, Logged, Polled, State, Step, Vendor};
 
 pub(crate) type Shared = Arc<Mutex<State>>;
 
@@ -101,6 +102,39 @@ impl Fake {
         });
         format!("{}/files/{task}/{n}", self.base)
     }
+}
+
+/// The task and the step a poll of `id` shows, or (as `Break`) the answer to send instead:
+/// `missing` for an unknown task, or a scripted failure. Logs what it answers.
+pub(crate) fn polled(
+    fake: &Fake,
+    id: &str,
+    path: &str,
+    missing: impl FnOnce() -> Response,
+) -> ControlFlow<Response, (FakeTask, Step)> {
+    let result = lock(&fake.state).poll(id);
+    match result {
+        Polled::Missing => {
+            fake.log("GET", path, None, 404);
+            ControlFlow::Break(missing())
+        }
+        Polled::Failure(task, failure) => {
+            fake.log("GET", path, Some(&task.prompt), failure.status);
+            ControlFlow::Break(injected(&failure))
+        }
+        Polled::Step(task, step) => ControlFlow::Continue((task, step)),
+    }
+}
+
+/// Marks task `id` cancelled and logs the DELETE; the task's prompt, if it exists.
+pub(crate) fn cancel_task(fake: &Fake, id: &str, path: &str) -> Option<String> {
+    let prompt = lock(&fake.state).task_mut(id).map(|t| {
+        t.cancelled = true;
+        t.prompt.clone()
+    });
+    let status = if prompt.is_some() { 204 } else { 404 };
+    fake.log("DELETE", path, prompt.as_deref(), status);
+    prompt
 }
 
 pub(crate) fn reply(status: u16, body: Value) -> Response {
