@@ -238,8 +238,9 @@ fn ctrl_c_cancels_the_providers_task_and_writes_nothing() {
             .count()
             >= 2
     });
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // The shell's builtin `kill`: present wherever `sh` is, unlike /bin/kill.
+    let sent = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
         .unwrap();
     assert!(sent.success());
