@@ -20,17 +20,18 @@ use crate::store::Status;
 /// submits racing on different servers can overshoot the limit by one task.)
 pub static SUBMITTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The estimated price of a request, 0 for engines that run here.
-pub fn request_cost(state: &AppState, req: &ImageToVideoRequest) -> f64 {
+/// The estimated price of a request, 0 for engines that run here; `None` when this
+/// server cannot price it (the service's key is not in its environment: an API server of
+/// a cluster whose workers hold the keys).
+pub fn request_cost(state: &AppState, req: &ImageToVideoRequest) -> Option<f64> {
     let engine = req.engine.as_deref().unwrap_or("rig");
     if !kinema_jobs::is_service_engine(engine) {
-        return 0.0;
+        return Some(0.0);
     }
-    plan(req, &state.config)
-        .ok()
-        .map(|p| p.to_request(Path::new("-"), Path::new("-")))
-        .and_then(|r| kinema_jobs::estimate(&r).ok().flatten())
-        .map_or(0.0, |c| c.usd)
+    let plan = plan(req, &state.config).ok()?;
+    let request = plan.to_request(Path::new("-"), Path::new("-"));
+    let estimate = kinema_jobs::estimate(&request).ok()?;
+    Some(estimate.map_or(0.0, |c| c.usd))
 }
 
 /// What `owner`'s queued, running and successful tasks cost, estimated.
@@ -45,7 +46,9 @@ pub async fn spent(state: &AppState, owner: &Owner) -> ApiResult<f64> {
                 Status::Pending | Status::Running | Status::Succeeded
             ) {
                 if let Ok(req) = serde_json::from_value::<ImageToVideoRequest>(t.request.clone()) {
-                    total += request_cost(state, &req);
+                    // A task this server cannot price (its engine's key was removed since)
+                    // counts as free; the new request itself is never priced that way.
+                    total += request_cost(state, &req).unwrap_or(0.0);
                 }
             }
         }
@@ -61,7 +64,15 @@ pub async fn check(state: &AppState, owner: &Owner, req: &ImageToVideoRequest) -
     let Some(limit) = state.config.spend_limit_usd else {
         return Ok(());
     };
-    let cost = request_cost(state, req);
+    // Never let an unpriceable request through a limit: it would be a free pass.
+    let Some(cost) = request_cost(state, req) else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cannot_price",
+            "this server has a spend limit but cannot price the request: the engine's key is not in its environment",
+            "the operator must give the API server the same provider keys as its workers (they are needed to price tasks), or drop --spend-limit",
+        ));
+    };
     if cost <= 0.0 {
         return Ok(());
     }

@@ -96,6 +96,7 @@ async fn resolve_image(state: &AppState, owner: &Owner, image: &str) -> ApiResul
         (status = 415, body = crate::errors::ErrorBody),
         (status = 422, body = crate::errors::ErrorBody, description = "Impossible request; the message says why"),
         (status = 429, body = crate::errors::ErrorBody, description = "Too many unfinished tasks; see Retry-After"),
+        (status = 503, body = crate::errors::ErrorBody, description = "A paid engine this API server cannot price under its spend limit (its key is only on the workers)"),
     ))]
 pub async fn image_to_video(
     State(state): State<AppState>,
