@@ -2,7 +2,7 @@
 //! Wan2.2 TI2V-5B or a Wan2.1 I2V checkpoint (diffusers layout) on candle — and `svd`
 //! ([`SvdEngine`], Stable Video Diffusion). Both share the layout and keying below.
 //!
-//! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`key`]),
+//! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`kinema_media::key`]),
 //! estimate memory and refuse what will not fit, encode the prompt and the negative prompt
 //! with umT5 and **drop the text encoder**, for Wan2.1 I2V encode the composed picture with
 //! the CLIP image encoder and drop it too, load the transformer and VAE, sample, decode, key
@@ -13,14 +13,13 @@
 //! Frames: Wan makes `4k + 1` frames, so the requested count is rounded up to the next
 //! `4k + 1`, generated, and the clip keeps the first `ClipSpec.frames` of them.
 
-mod key;
 mod layout;
 mod settings;
 mod svd;
 mod svd_settings;
 
 pub use crate::pipelines::image::Filter;
-pub use key::{choose_key, compose, key_out, lab, ChromaKey, KEY_CANDIDATES};
+pub use kinema_media::key::{choose_key, compose, key_out, lab, ChromaKey, KEY_CANDIDATES};
 pub use layout::{plan, Layout, MARGIN};
 pub use settings::{dtype_label, parse_dtype, DeviceChoice, WanSettings, WAN_NEGATIVE_PROMPT};
 pub use svd::{MotionReader, PromptMotion, SvdEngine};

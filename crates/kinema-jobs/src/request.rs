@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use kinema_core::{
-    Character, Clip, ClipSpec, Engine, Error, FrameGameplay, Generation, Job, Progress, Result,
+    Character, Clip, ClipSpec, CostEstimate, Engine, Error, FrameGameplay, Generation, Job,
+    Progress, Result,
 };
 use kinema_media::{EncodeOptions, InputFiles, OutputFormat, OutputTarget, Written};
 use serde::Serialize;
@@ -246,6 +247,16 @@ pub(crate) fn refuse_inputs(req: &Request, inputs: &InputFiles) -> Result<()> {
 /// unless every check passes first, no output is ever left half-written, and no output
 /// may be one of the request's inputs, even with `force`.
 pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<RequestReport> {
+    run_with(req, progress, &mut |_| Ok(()))
+}
+
+/// [`run`], asking `consent` before a billed engine is used: once every check has passed
+/// and before anything is submitted, with the estimated cost of the whole request.
+pub fn run_with(
+    req: &Request,
+    progress: &(dyn Fn(Progress) + Sync),
+    consent: &mut dyn FnMut(&CostEstimate) -> Result<()>,
+) -> Result<RequestReport> {
     let start = Instant::now();
     req.spec.validate(&defaults::limits())?;
     let units = units(&req.what, &req.spec, &req.engine_options)?;
@@ -256,9 +267,11 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         ));
     }
     let engine = build_engine(&req.engine, &req.engine_options)?;
-    // Refuse a prompt the engine cannot follow before loading or rendering anything.
+    // Refuse a prompt or timing the engine cannot follow before loading or rendering
+    // anything (for services: before any request is sent).
     for u in &units {
         engine.understand(&u.prompt)?;
+        engine.check(&unit_spec(u, &req.spec))?;
     }
     let outputs = OutputPlan::new(req, &units)?;
     if outputs.clips.is_empty() && req.sheet.is_none() && req.export.is_none() {
@@ -286,6 +299,9 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let t = Instant::now();
     let opts = defaults::load_options(req.mask.clone(), req.subject_box);
     let character = kinema_media::load_character(&req.image, &opts)?;
+    if let Some(cost) = total_cost(engine.as_ref(), &units, &req.spec) {
+        consent(&cost)?;
+    }
     let load_ms = ms(t);
 
     let t = Instant::now();
@@ -405,6 +421,34 @@ fn plan_name(understood: &serde_json::Value) -> Option<String> {
     (!actions.is_empty()).then(|| actions.join("-then-"))
 }
 
+/// The clip spec of one unit: loops follow the unit (cycles loop by nature).
+fn unit_spec(u: &Unit, spec: &ClipSpec) -> ClipSpec {
+    ClipSpec {
+        looping: u.looping,
+        ..spec.clone()
+    }
+}
+
+fn total_cost(engine: &dyn Engine, units: &[Unit], spec: &ClipSpec) -> Option<CostEstimate> {
+    let parts: Vec<CostEstimate> = units
+        .iter()
+        .filter_map(|u| engine.estimate(&unit_spec(u, spec)))
+        .collect();
+    CostEstimate::total(&parts)
+}
+
+/// What the request would cost with a billed engine (`None` for local engines), after the
+/// same checks [`run`] makes first. Nothing is sent anywhere.
+pub fn estimate(req: &Request) -> Result<Option<CostEstimate>> {
+    req.spec.validate(&defaults::limits())?;
+    let units = units(&req.what, &req.spec, &req.engine_options)?;
+    let engine = build_engine(&req.engine, &req.engine_options)?;
+    for u in &units {
+        engine.check(&unit_spec(u, &req.spec))?;
+    }
+    Ok(total_cost(engine.as_ref(), &units, &req.spec))
+}
+
 fn render_units(
     engine: &dyn Engine,
     character: &Character,
@@ -417,10 +461,7 @@ fn render_units(
         .iter()
         .enumerate()
         .map(|(i, u)| {
-            let spec = ClipSpec {
-                looping: u.looping,
-                ..spec.clone()
-            };
+            let spec = unit_spec(u, spec);
             let job = Job {
                 character,
                 prompt: &u.prompt,

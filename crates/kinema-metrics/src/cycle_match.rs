@@ -136,7 +136,9 @@ mod tests {
         let s = cycle_match(std::slice::from_ref(&a), std::slice::from_ref(&wide)).unwrap();
         assert!((s - 0.5).abs() < 1e-9, "{s}");
         // The best generated frame counts.
-        assert!((cycle_match(std::slice::from_ref(&a), &[wide, a.clone()]).unwrap() - 1.0).abs() < 1e-9);
+        assert!(
+            (cycle_match(std::slice::from_ref(&a), &[wide, a.clone()]).unwrap() - 1.0).abs() < 1e-9
+        );
     }
 
     #[test]

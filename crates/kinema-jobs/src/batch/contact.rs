@@ -255,6 +255,7 @@ mod tests {
             outputs: vec![],
             sheet_files: vec![],
             seconds: 0.0,
+            provider_tasks: vec![],
         };
         let results = vec![
             result(&jobs[0], JobStatus::Done, None),

@@ -34,6 +34,9 @@ pub struct JobResult {
     pub sheet_files: Vec<PathBuf>,
     /// Time spent on it in this run (zero when skipped).
     pub seconds: f64,
+    /// The video service tasks behind its files (provider engines only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provider_tasks: Vec<kinema_providers::ProviderTask>,
 }
 
 /// The whole run.
@@ -97,6 +100,7 @@ mod tests {
             outputs: vec![],
             sheet_files: vec![],
             seconds: 0.0,
+            provider_tasks: vec![],
         };
         let s = BatchSummary {
             manifest: "m.toml".into(),

@@ -34,6 +34,11 @@ pub struct TaskBody {
     /// Runs started so far: more than 1 after a crash, an expired lease or a transient
     /// failure; the task fails once its server's attempt limit is used up.
     pub attempts: u32,
+    /// Paid engines: the video service's tasks this task submitted (provider, model, the
+    /// provider's task id, state, estimated cost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub provider_tasks: Vec<serde_json::Value>,
 }
 
 pub fn task_body(t: &TaskRow) -> TaskBody {
@@ -49,7 +54,21 @@ pub fn task_body(t: &TaskRow) -> TaskBody {
         outputs: serde_json::from_value(t.outputs.clone()).unwrap_or_default(),
         error: t.error.clone().and_then(|e| serde_json::from_value(e).ok()),
         attempts: t.attempts,
+        provider_tasks: Vec::new(),
     }
+}
+
+/// [`task_body`] with the video-service tasks the task submitted, from its journal.
+pub fn task_view(state: &AppState, t: &TaskRow) -> TaskBody {
+    let mut body = task_body(t);
+    let journal = kinema_jobs::FileJournal::new(state.data.provider_journal(&t.id));
+    if let Ok(tasks) = journal.all() {
+        body.provider_tasks = tasks
+            .values()
+            .filter_map(|p| serde_json::to_value(p).ok())
+            .collect();
+    }
+    body
 }
 
 /// Loads `owner`'s task `id`; any other task, or a malformed id, is simply not found.
@@ -74,7 +93,10 @@ pub async fn get_task(
     Extension(owner): Extension<Owner>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskBody>> {
-    Ok(Json(task_body(&owned_task(&state, &owner, &id).await?)))
+    Ok(Json(task_view(
+        &state,
+        &owned_task(&state, &owner, &id).await?,
+    )))
 }
 
 /// Cancel a pending or running task.
@@ -105,7 +127,7 @@ pub async fn cancel_task(
                 state.queue.cancel_running(&id);
             }
             state.queue.publish_change(&id);
-            Ok(Json(task_body(&task)))
+            Ok(Json(task_view(&state, &task)))
         }
     }
 }
@@ -179,7 +201,7 @@ pub async fn list_tasks(
         .list(&owner.0, status, before, limit as usize)
         .await?;
     Ok(Json(TaskPage {
-        tasks: rows.iter().map(task_body).collect(),
+        tasks: rows.iter().map(|t| task_view(&state, t)).collect(),
         next_cursor: next.map(|n| format!("c{n}")),
     }))
 }

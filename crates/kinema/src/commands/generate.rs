@@ -85,6 +85,9 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
             min_guidance: args.svd.min_guidance,
             max_guidance: args.svd.max_guidance,
             decode_chunk: args.svd.decode_chunk,
+            quality: args.quality.clone(),
+            last_image: args.last_image.clone(),
+            journal: None,
         },
         what,
         spec: ClipSpec {
@@ -125,8 +128,14 @@ pub fn export_request(values: &[String]) -> Result<ExportRequest> {
 
 pub fn run(args: GenerateArgs) -> Result<()> {
     let request = request(&args)?;
+    if kinema_jobs::is_service_engine(&request.engine) {
+        kinema_jobs::install_ctrl_c_handler()?;
+    }
     let bar = Bar::new();
-    let report = kinema_jobs::run(&request, &|p| bar.update(p));
+    let consent = crate::commands::consent(&args.cost);
+    let report = kinema_jobs::run_with(&request, &|p| bar.update(p), &mut |cost| {
+        bar.suspend(|| consent(cost))
+    });
     bar.finish();
     let report = report?;
     if args.json {
