@@ -242,6 +242,19 @@ mod tests {
     }
 
     #[test]
+    fn the_reading_line_names_steps_modifiers_context_and_frames() {
+        let p = understand("gets hit and falls down").unwrap();
+        assert_eq!(p.reading(Some(24)), "hurt → die (8 + 16 frames)");
+        let p = understand("sad walk over the bridge").unwrap();
+        assert_eq!(p.reading(None), "sad walk; context: over the bridge");
+        let p = understand("慢慢地向左走三次").unwrap();
+        assert_eq!(p.reading(None), "slow walk ×3 left");
+        let p = understand("the knight waves at the crowd").unwrap();
+        assert_eq!(p.steps[0].ignored, ["the", "knight"]);
+        assert_eq!(p.steps[0].context, ["at the crowd"]);
+    }
+
+    #[test]
     fn frames_are_split_by_duration() {
         let p = understand("walk then jump").unwrap();
         assert_eq!(p.split_frames(48), vec![24, 24]);

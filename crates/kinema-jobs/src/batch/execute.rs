@@ -207,6 +207,7 @@ fn run_one(
                         hash: None,
                         outputs,
                         sheet_files: Vec::new(),
+                        reading: Vec::new(),
                     },
                 );
                 false
@@ -267,6 +268,7 @@ fn run_one(
                     .iter()
                     .map(|p| relative(out_dir, p))
                     .collect(),
+                reading: report.reading_lines(),
             };
             let mut state = lock(&shared.state);
             state.jobs.insert(job.id.clone(), record.clone());
@@ -311,6 +313,7 @@ fn result(
         error_kind: None,
         outputs: record.outputs.iter().map(abs).collect(),
         sheet_files: record.sheet_files.iter().map(abs).collect(),
+        reading: record.reading.clone(),
         seconds,
     }
 }

@@ -24,6 +24,10 @@ pub struct JobRecord {
     /// Sprite sheet and atlases, relative to `out_dir`.
     #[serde(default)]
     pub sheet_files: Vec<PathBuf>,
+    /// How the engine read the job's prompt (`read as: …` lines), kept so a skipped job
+    /// still reports it.
+    #[serde(default)]
+    pub reading: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -109,6 +113,7 @@ mod tests {
                 hash: Some("h1".into()),
                 outputs: vec!["a.gif".into()],
                 sheet_files: vec![],
+                reading: vec![],
             },
         );
         s.save(&dir).unwrap();

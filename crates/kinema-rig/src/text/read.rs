@@ -81,6 +81,8 @@ struct Reader<'l> {
     /// The context span being read ("over an obstacle").
     span: Vec<String>,
     span_has_object: bool,
+    /// The span names a thing or an unknown word, not only known subjects ("the knight").
+    span_has_thing: bool,
     facing: Facing,
     /// The previous word was an action word (for "victory dance").
     after_action_word: bool,
@@ -105,6 +107,7 @@ pub(crate) fn read(library: &MotionLibrary, prompt: &str) -> Outcome {
         last_implied: false,
         span: Vec::new(),
         span_has_object: false,
+        span_has_thing: false,
         facing: Facing::Right,
         after_action_word: false,
         marker: false,
@@ -273,6 +276,7 @@ impl Reader<'_> {
             Reading::Thing(t) => {
                 self.span.push(text.clone());
                 self.span_has_object = true;
+                self.span_has_thing = true;
                 if let Some(implies) = vocabulary().things[t].implies.as_deref() {
                     if let Some(a) = self.action_index(implies) {
                         self.implied.get_or_insert((a, text));
@@ -284,6 +288,9 @@ impl Reader<'_> {
                 self.span.push(text.clone());
                 if reading != Reading::Ignored {
                     self.span_has_object = true;
+                }
+                if reading == Reading::Unknown {
+                    self.span_has_thing = true;
                 }
                 return;
             }
@@ -409,8 +416,11 @@ impl Reader<'_> {
             ""
         });
         let has_object = std::mem::take(&mut self.span_has_object);
-        // A lone preposition ("falls down", "walks forward") is only a word read past.
-        if !has_object {
+        let has_thing = std::mem::take(&mut self.span_has_thing);
+        // A lone preposition ("falls down", "walks forward") is only a word read past, and
+        // so is a subject before the action ("the knight waves").
+        let subject = self.segment_step.is_none() && !has_thing;
+        if !has_object || subject {
             for w in span {
                 self.ignore(w, false);
             }
