@@ -342,7 +342,17 @@ fn actions_lists_english_and_chinese_words() {
     let o = kinema(&["actions"]);
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
-    for word in ["idle", "walk", "wave", "attack", "挥手", "走", "shoot", "射箭", "quadruped"] {
+    for word in [
+        "idle",
+        "walk",
+        "wave",
+        "attack",
+        "挥手",
+        "走",
+        "shoot",
+        "射箭",
+        "quadruped",
+    ] {
         assert!(text.contains(word), "`{word}` missing from:\n{text}");
     }
 }
