@@ -61,6 +61,10 @@ pub struct RenderedAction {
     pub width: u32,
     pub height: u32,
     pub looping: bool,
+    /// How the engine read the prompt, in one line (`hurt → die (12 + 12 frames)`), when
+    /// it says: what `generate` prints, the batch summary lists and the service reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
     pub understood: serde_json::Value,
     /// Per frame: the ground pivot, root motion, hurtbox, hitbox on strike frames and the
     /// events that fall on it, in frame pixels (rig engine only).
@@ -74,6 +78,25 @@ pub struct Timings {
     pub render_ms: f64,
     pub encode_ms: f64,
     pub total_ms: f64,
+}
+
+impl RequestReport {
+    /// `read as: …` lines for people: one for a prompt, one per action of an action set
+    /// (named), none when the engine does not say how it read the prompt.
+    pub fn reading_lines(&self) -> Vec<String> {
+        let named = self.actions.len() > 1;
+        self.actions
+            .iter()
+            .filter_map(|a| {
+                let r = a.reading.as_deref()?;
+                Some(if named {
+                    format!("read {} as: {r}", a.name)
+                } else {
+                    format!("read as: {r}")
+                })
+            })
+            .collect()
+    }
 }
 
 /// What a request produced.
@@ -394,6 +417,7 @@ pub fn run_with(
             width: clip.width(),
             height: clip.height(),
             looping: clip.looping,
+            reading: understood["reading"].as_str().map(str::to_string),
             understood,
             gameplay,
         })

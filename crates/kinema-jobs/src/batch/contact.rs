@@ -254,6 +254,7 @@ mod tests {
             error_kind: None,
             outputs: vec![],
             sheet_files: vec![],
+            reading: vec![],
             seconds: 0.0,
             provider_tasks: vec![],
         };

@@ -241,6 +241,7 @@ fn run_one(
                         outputs,
                         sheet_files: Vec::new(),
                         provider_tasks: Default::default(),
+                        reading: Vec::new(),
                     },
                 );
                 false
@@ -316,6 +317,7 @@ fn run_one(
                     .map(|p| relative(out_dir, p))
                     .collect(),
                 provider_tasks,
+                reading: report.reading_lines(),
             };
             state.jobs.insert(job.id.clone(), record.clone());
             if let Err(e) = state.save(out_dir) {
@@ -359,6 +361,7 @@ fn result(
         error_kind: None,
         outputs: record.outputs.iter().map(abs).collect(),
         sheet_files: record.sheet_files.iter().map(abs).collect(),
+        reading: record.reading.clone(),
         seconds,
         provider_tasks: record.provider_tasks.values().cloned().collect(),
     }

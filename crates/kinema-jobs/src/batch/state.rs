@@ -29,6 +29,10 @@ pub struct JobRecord {
     /// succeeds as the record of which tasks made the files.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub provider_tasks: BTreeMap<String, kinema_providers::ProviderTask>,
+    /// How the engine read the job's prompt (`read as: …` lines), kept so a skipped job
+    /// still reports it.
+    #[serde(default)]
+    pub reading: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -115,6 +119,7 @@ mod tests {
                 outputs: vec!["a.gif".into()],
                 sheet_files: vec![],
                 provider_tasks: BTreeMap::new(),
+                reading: vec![],
             },
         );
         s.save(&dir).unwrap();

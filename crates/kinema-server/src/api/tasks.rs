@@ -30,6 +30,11 @@ pub struct TaskBody {
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
     pub outputs: Vec<OutputFile>,
+    /// How the prompt was read, once rendered (`hurt → die (12 + 12 frames)`), as
+    /// `kinema generate` prints it; null for action sets (each output has its own) and
+    /// before the task is done.
+    #[serde(default)]
+    pub reading: Option<String>,
     pub error: Option<ErrorDetail>,
     /// Runs started so far: more than 1 after a crash, an expired lease or a transient
     /// failure; the task fails once its server's attempt limit is used up.
@@ -42,6 +47,12 @@ pub struct TaskBody {
 }
 
 pub fn task_body(t: &TaskRow) -> TaskBody {
+    let outputs: Vec<OutputFile> = serde_json::from_value(t.outputs.clone()).unwrap_or_default();
+    let reading = if t.request.get("prompt").is_some_and(|p| p.is_string()) {
+        outputs.iter().find_map(|o| o.reading.clone())
+    } else {
+        None
+    };
     TaskBody {
         id: t.id.clone(),
         status: t.status,
@@ -51,7 +62,8 @@ pub fn task_body(t: &TaskRow) -> TaskBody {
         started_at: t.started_at.map(rfc3339),
         finished_at: t.finished_at.map(rfc3339),
         request: t.request.clone(),
-        outputs: serde_json::from_value(t.outputs.clone()).unwrap_or_default(),
+        outputs,
+        reading,
         error: t.error.clone().and_then(|e| serde_json::from_value(e).ok()),
         attempts: t.attempts,
         provider_tasks: Vec::new(),

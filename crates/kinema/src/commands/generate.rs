@@ -143,6 +143,9 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             .map_err(|e| Error::internal("could not serialise the summary").with_source(e))?;
         println!("{text}");
     } else {
+        for line in report.reading_lines() {
+            eprintln!("{line}");
+        }
         for w in &report.outputs {
             eprintln!(
                 "wrote {} ({} frames, {}x{})",
