@@ -14,7 +14,7 @@ mod spec;
 
 pub use character::Character;
 pub use clip::{Clip, Placement};
-pub use engine::{Engine, Generation, Job, Progress};
+pub use engine::{CostEstimate, Engine, Generation, Job, Progress};
 pub use error::{Error, ErrorKind, Result};
 pub use frame::Frame;
 pub use gameplay::{BoxPx, EventPhase, FrameEvent, FrameGameplay, Hitbox};

@@ -3,7 +3,7 @@
 //! ([`SvdEngine`], Stable Video Diffusion) and `opensora` ([`OpenSoraEngine`], Open-Sora
 //! 2.0 i2v). All share the layout and keying below.
 //!
-//! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`key`]),
+//! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`kinema_media::key`]),
 //! estimate memory and refuse what will not fit, encode the prompt and the negative prompt
 //! with umT5 and **drop the text encoder**, for Wan2.1 I2V encode the composed picture with
 //! the CLIP image encoder and drop it too, load the transformer and VAE, sample, decode, key
@@ -14,7 +14,6 @@
 //! Frames: Wan makes `4k + 1` frames, so the requested count is rounded up to the next
 //! `4k + 1`, generated, and the clip keeps the first `ClipSpec.frames` of them.
 
-mod key;
 mod layout;
 mod opensora;
 pub mod opensora_folder;
@@ -25,7 +24,7 @@ mod svd;
 mod svd_settings;
 
 pub use crate::pipelines::image::Filter;
-pub use key::{choose_key, compose, key_out, lab, ChromaKey, KEY_CANDIDATES};
+pub use kinema_media::key::{choose_key, compose, key_out, lab, ChromaKey, KEY_CANDIDATES};
 pub use layout::{plan, Layout, MARGIN};
 pub use opensora::OpenSoraEngine;
 pub use opensora_settings::{

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use kinema_core::{Engine, Error, Result};
 use kinema_rig::MotionLibrary;
 
-/// Engine names accepted by `--engine`, in the order they are listed to users.
-pub const ENGINE_NAMES: &[&str] = &["rig", "wan", "svd", "opensora"];
+/// Engine names accepted by `--engine`, in the order they are listed to users: Kinema's
+/// own engines, then the video services of `kinema-providers`.
+pub const ENGINE_NAMES: &[&str] = &["rig", "wan", "svd", "opensora", "runway", "luma", "kling"];
 
 /// Settings a front end may pass to an engine. Each engine reads the ones it understands
 /// and refuses, by name, the ones that make no sense for it, so a user who sets
@@ -51,12 +52,18 @@ pub struct EngineOptions {
     pub image_guidance: Option<f32>,
     /// opensora: the motion score (1–7) appended to the prompt.
     pub motion_score: Option<u32>,
+    /// Provider engines: Luma's resolution or Kling's mode.
+    pub quality: Option<String>,
+    /// Provider engines: a picture of the last pose (first+last frame models).
+    pub last_image: Option<PathBuf>,
+    /// Provider engines: where submitted tasks are remembered, so an interrupted batch or
+    /// service run resumes them instead of paying again.
+    pub journal: Option<kinema_providers::Journal>,
 }
 
 impl EngineOptions {
     /// Names of the diffusion-only settings that are set, for engines that have none.
     fn diffusion_settings_given(&self) -> Vec<&'static str> {
-        let mut given = Vec::new();
         let flags: [(&'static str, bool); 8] = [
             ("--model", self.model.is_some()),
             ("--steps", self.steps.is_some()),
@@ -67,15 +74,39 @@ impl EngineOptions {
             ("--dtype", self.dtype.is_some()),
             ("--resolution", self.resolution.is_some()),
         ];
-        for (flag, set) in flags {
-            if set {
-                given.push(flag);
-            }
-        }
+        let mut given = set_flags(&flags);
         given.extend(crate::svd::svd_only_flags(self));
         given.extend(crate::opensora::opensora_only_flags(self));
         given
     }
+
+    /// Names of the provider-only settings that are set.
+    fn provider_settings_given(&self) -> Vec<&'static str> {
+        set_flags(&[
+            ("--quality", self.quality.is_some()),
+            ("--last-image", self.last_image.is_some()),
+        ])
+    }
+}
+
+fn set_flags(flags: &[(&'static str, bool)]) -> Vec<&'static str> {
+    flags
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(f, _)| *f)
+        .collect()
+}
+
+/// "X only applies to …" / "X, Y only apply to …".
+pub(crate) fn only_apply(given: &[&str], to: &str, engine: &str, hint: &str) -> Error {
+    Error::invalid(
+        format!(
+            "{} only appl{} to {to}, not to `{engine}`",
+            given.join(", "),
+            if given.len() == 1 { "ies" } else { "y" }
+        ),
+        hint,
+    )
 }
 
 /// The engine called `name`, configured by `options`, or an error that lists the
@@ -85,13 +116,20 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
         "rig" => {
             let given = options.diffusion_settings_given();
             if !given.is_empty() {
-                return Err(Error::invalid(
-                    format!(
-                        "{} only appl{} to diffusion engines, not to `rig`",
-                        given.join(", "),
-                        if given.len() == 1 { "ies" } else { "y" }
-                    ),
+                return Err(only_apply(
+                    &given,
+                    "diffusion engines",
+                    "rig",
                     "drop those settings, or choose a diffusion engine with --engine",
+                ));
+            }
+            let given = options.provider_settings_given();
+            if !given.is_empty() {
+                return Err(only_apply(
+                    &given,
+                    "the provider engines (runway, luma, kling)",
+                    "rig",
+                    "drop those settings, or choose a provider engine with --engine",
                 ));
             }
             Ok(Box::new(build_rig_engine(options)?))
@@ -99,6 +137,7 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
         "wan" => build_wan(options),
         "svd" => crate::svd::build_svd(options),
         "opensora" => crate::opensora::build_opensora(options),
+        name if kinema_providers::is_provider(name) => build_provider(name, options),
         other => Err(Error::invalid(
             format!("unknown engine `{other}`"),
             format!("available engines: {}", ENGINE_NAMES.join(", ")),
@@ -141,12 +180,10 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
     }
     let opensora_only = crate::opensora::opensora_only_flags(options);
     if !opensora_only.is_empty() {
-        return Err(Error::invalid(
-            format!(
-                "{} only appl{} to the `opensora` engine, not to `wan`",
-                opensora_only.join(", "),
-                if opensora_only.len() == 1 { "ies" } else { "y" }
-            ),
+        return Err(only_apply(
+            &opensora_only,
+            "the `opensora` engine",
+            "wan",
             "drop them, or use --engine opensora",
         ));
     }
@@ -159,6 +196,20 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
                 if svd_only.len() == 1 { "ies" } else { "y" }
             ),
             "drop them, or use --engine svd",
+        ));
+    }
+    if options.last_image.is_some() {
+        return Err(Error::unsupported(
+            "--last-image is not supported by the `wan` engine yet: it starts from the character picture only",
+        )
+        .with_hint("drop --last-image, or use a first+last frame model, e.g. --engine luma or --engine runway --model seedance2"));
+    }
+    if options.quality.is_some() {
+        return Err(only_apply(
+            &["--quality"],
+            "the provider engines (runway, luma, kling)",
+            "wan",
+            "drop --quality; `wan` sizes its picture itself",
         ));
     }
     let defaults = WanSettings::default();
@@ -181,6 +232,42 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
         .unwrap_or(kinema_models::DEFAULT_MODEL);
     let dir = kinema_models::resolve(model, None)?.dir;
     Ok(Box::new(WanEngine::load(&dir, settings)?))
+}
+
+/// A video service: settings that only Kinema's local engines have are refused by name;
+/// the service's own checks (model, quality, keys) run when it is built, before any
+/// request.
+fn build_provider(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>> {
+    let local_only = set_flags(&[
+        ("--rig", options.rig.is_some()),
+        ("--motions", options.motions.is_some()),
+        ("--steps", options.steps.is_some()),
+        ("--guidance", options.guidance.is_some()),
+        ("--shift", options.shift.is_some()),
+        ("--device", options.device.is_some()),
+        ("--dtype", options.dtype.is_some()),
+        ("--resolution", options.resolution.is_some()),
+    ]);
+    let mut local_only = local_only;
+    local_only.extend(crate::svd::svd_only_flags(options));
+    if !local_only.is_empty() {
+        return Err(only_apply(
+            &local_only,
+            "Kinema's local engines",
+            name,
+            "drop those settings: the service chooses them itself",
+        ));
+    }
+    Ok(Box::new(kinema_providers::ProviderEngine::new(
+        name,
+        kinema_providers::ProviderOptions {
+            model: options.model.clone(),
+            quality: options.quality.clone(),
+            negative_prompt: options.negative_prompt.clone(),
+            last_image: options.last_image.clone(),
+            journal: options.journal.clone(),
+        },
+    )?))
 }
 
 /// The motions a request plays: `options.motions`, or the built-ins.
@@ -210,6 +297,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn provider_engines_refuse_local_settings_and_wan_refuses_a_last_image() {
+        let options = EngineOptions {
+            steps: Some(4),
+            device: Some("cuda".into()),
+            ..Default::default()
+        };
+        let err = build_engine("runway", &options).err().unwrap();
+        assert!(
+            err.message
+                .contains("--steps, --device only apply to Kinema's local engines"),
+            "{err}"
+        );
+        let options = EngineOptions {
+            model: Some(".".into()),
+            last_image: Some(PathBuf::from("last.png")),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &options).err().unwrap();
+        assert!(
+            err.message
+                .contains("--last-image is not supported by the `wan` engine"),
+            "{err}"
+        );
+        let options = EngineOptions {
+            quality: Some("pro".into()),
+            ..Default::default()
+        };
+        let err = build_engine("rig", &options).err().unwrap();
+        assert!(
+            err.message
+                .contains("--quality only applies to the provider engines"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn every_listed_engine_exists_and_names_itself() {
         let tiny_wan = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../kinema-diffusion/tests/models/wan-tiny-ti2v")
@@ -224,6 +347,13 @@ mod tests {
             .display()
             .to_string();
         for name in ENGINE_NAMES {
+            if kinema_providers::is_provider(name) {
+                kinema_providers::testing::FakeProvider::shared(match *name {
+                    "runway" => kinema_providers::testing::Vendor::Runway,
+                    "luma" => kinema_providers::testing::Vendor::Luma,
+                    _ => kinema_providers::testing::Vendor::Kling,
+                });
+            }
             let options = match *name {
                 "wan" => EngineOptions {
                     model: Some(tiny_wan.clone()),
@@ -244,7 +374,7 @@ mod tests {
         let err = engine_by_name("sora").err().unwrap();
         assert!(
             err.to_string()
-                .contains("available engines: rig, wan, svd, opensora"),
+                .contains("available engines: rig, wan, svd, opensora, runway, luma, kling"),
             "{err}"
         );
     }

@@ -36,6 +36,14 @@ pub(crate) fn build_opensora(options: &EngineOptions) -> Result<Box<dyn Engine>>
             "--negative-prompt (Open-Sora's negative prompt is empty)",
             options.negative_prompt.is_some(),
         ),
+        (
+            "--quality (a provider setting; opensora sizes by --resolution)",
+            options.quality.is_some(),
+        ),
+        (
+            "--last-image (opensora starts from the character picture only)",
+            options.last_image.is_some(),
+        ),
     ]
     .into_iter()
     .filter_map(|(flag, set)| set.then_some(flag))

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use kinema_core::{
-    Character, Clip, ClipSpec, Engine, Error, FrameGameplay, Generation, Job, Progress, Result,
+    Character, Clip, ClipSpec, CostEstimate, Engine, Error, FrameGameplay, Generation, Job,
+    Progress, Result,
 };
 use kinema_media::{EncodeOptions, InputFiles, OutputFormat, OutputTarget, Written};
 use serde::Serialize;
@@ -60,6 +61,10 @@ pub struct RenderedAction {
     pub width: u32,
     pub height: u32,
     pub looping: bool,
+    /// How the engine read the prompt, in one line (`hurt → die (12 + 12 frames)`), when
+    /// it says: what `generate` prints, the batch summary lists and the service reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
     pub understood: serde_json::Value,
     /// Per frame: the ground pivot, root motion, hurtbox, hitbox on strike frames and the
     /// events that fall on it, in frame pixels (rig engine only).
@@ -73,6 +78,25 @@ pub struct Timings {
     pub render_ms: f64,
     pub encode_ms: f64,
     pub total_ms: f64,
+}
+
+impl RequestReport {
+    /// `read as: …` lines for people: one for a prompt, one per action of an action set
+    /// (named), none when the engine does not say how it read the prompt.
+    pub fn reading_lines(&self) -> Vec<String> {
+        let named = self.actions.len() > 1;
+        self.actions
+            .iter()
+            .filter_map(|a| {
+                let r = a.reading.as_deref()?;
+                Some(if named {
+                    format!("read {} as: {r}", a.name)
+                } else {
+                    format!("read as: {r}")
+                })
+            })
+            .collect()
+    }
 }
 
 /// What a request produced.
@@ -246,6 +270,16 @@ pub(crate) fn refuse_inputs(req: &Request, inputs: &InputFiles) -> Result<()> {
 /// unless every check passes first, no output is ever left half-written, and no output
 /// may be one of the request's inputs, even with `force`.
 pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<RequestReport> {
+    run_with(req, progress, &mut |_| Ok(()))
+}
+
+/// [`run`], asking `consent` before a billed engine is used: once every check has passed
+/// and before anything is submitted, with the estimated cost of the whole request.
+pub fn run_with(
+    req: &Request,
+    progress: &(dyn Fn(Progress) + Sync),
+    consent: &mut dyn FnMut(&CostEstimate) -> Result<()>,
+) -> Result<RequestReport> {
     let start = Instant::now();
     req.spec.validate(&defaults::limits())?;
     let units = units(&req.what, &req.spec, &req.engine_options)?;
@@ -256,9 +290,11 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
         ));
     }
     let engine = build_engine(&req.engine, &req.engine_options)?;
-    // Refuse a prompt the engine cannot follow before loading or rendering anything.
+    // Refuse a prompt or timing the engine cannot follow before loading or rendering
+    // anything (for services: before any request is sent).
     for u in &units {
         engine.understand(&u.prompt)?;
+        engine.check(&unit_spec(u, &req.spec))?;
     }
     let outputs = OutputPlan::new(req, &units)?;
     if outputs.clips.is_empty() && req.sheet.is_none() && req.export.is_none() {
@@ -286,6 +322,9 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
     let t = Instant::now();
     let opts = defaults::load_options(req.mask.clone(), req.subject_box);
     let character = kinema_media::load_character(&req.image, &opts)?;
+    if let Some(cost) = total_cost(engine.as_ref(), &units, &req.spec) {
+        consent(&cost)?;
+    }
     let load_ms = ms(t);
 
     let t = Instant::now();
@@ -378,6 +417,7 @@ pub fn run(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Reques
             width: clip.width(),
             height: clip.height(),
             looping: clip.looping,
+            reading: understood["reading"].as_str().map(str::to_string),
             understood,
             gameplay,
         })
@@ -405,6 +445,34 @@ fn plan_name(understood: &serde_json::Value) -> Option<String> {
     (!actions.is_empty()).then(|| actions.join("-then-"))
 }
 
+/// The clip spec of one unit: loops follow the unit (cycles loop by nature).
+fn unit_spec(u: &Unit, spec: &ClipSpec) -> ClipSpec {
+    ClipSpec {
+        looping: u.looping,
+        ..spec.clone()
+    }
+}
+
+fn total_cost(engine: &dyn Engine, units: &[Unit], spec: &ClipSpec) -> Option<CostEstimate> {
+    let parts: Vec<CostEstimate> = units
+        .iter()
+        .filter_map(|u| engine.estimate(&unit_spec(u, spec)))
+        .collect();
+    CostEstimate::total(&parts)
+}
+
+/// What the request would cost with a billed engine (`None` for local engines), after the
+/// same checks [`run`] makes first. Nothing is sent anywhere.
+pub fn estimate(req: &Request) -> Result<Option<CostEstimate>> {
+    req.spec.validate(&defaults::limits())?;
+    let units = units(&req.what, &req.spec, &req.engine_options)?;
+    let engine = build_engine(&req.engine, &req.engine_options)?;
+    for u in &units {
+        engine.check(&unit_spec(u, &req.spec))?;
+    }
+    Ok(total_cost(engine.as_ref(), &units, &req.spec))
+}
+
 fn render_units(
     engine: &dyn Engine,
     character: &Character,
@@ -417,10 +485,7 @@ fn render_units(
         .iter()
         .enumerate()
         .map(|(i, u)| {
-            let spec = ClipSpec {
-                looping: u.looping,
-                ..spec.clone()
-            };
+            let spec = unit_spec(u, spec);
             let job = Job {
                 character,
                 prompt: &u.prompt,

@@ -99,6 +99,14 @@ pub(crate) fn build_svd(options: &EngineOptions) -> Result<Box<dyn Engine>> {
         ),
         ("--shift", options.shift.is_some()),
         ("--negative-prompt", options.negative_prompt.is_some()),
+        (
+            "--quality (a provider setting; svd sizes by --resolution)",
+            options.quality.is_some(),
+        ),
+        (
+            "--last-image (svd starts from the character picture only)",
+            options.last_image.is_some(),
+        ),
     ]
     .into_iter()
     .filter_map(|(flag, set)| set.then_some(flag))

@@ -4,9 +4,11 @@
 //! [`kinema_core::Character`] and produce [`kinema_core::Clip`].
 
 mod input;
+pub mod key;
 mod output;
 mod read;
 pub mod resize;
+pub mod retime;
 pub mod sheet;
 pub mod webp;
 
@@ -19,4 +21,4 @@ pub use output::{
     prepare_for, write_clip, write_png, write_text, EncodeOptions, InputFiles, OutputFormat,
     OutputTarget, Written, CLIP_META_FILE, OUTPUT_FORMATS, STANDARD_RATES,
 };
-pub use read::{read_clip, DEFAULT_FPS};
+pub use read::{read_clip, visit_video, VideoFrame, VideoInfo, DEFAULT_FPS};

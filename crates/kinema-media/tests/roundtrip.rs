@@ -4,7 +4,7 @@ use std::path::Path;
 
 use kinema_core::{Background, Clip, ErrorKind, Frame, Placement};
 use kinema_media::{
-    check_targets, parse_output, read_clip, write_clip, EncodeOptions, OutputFormat,
+    check_targets, parse_output, read_clip, visit_video, write_clip, EncodeOptions, OutputFormat,
 };
 
 /// A smooth moving pattern: a soft-edged disc drifting over a transparent canvas, with a
@@ -236,6 +236,37 @@ fn mp4_decodes_back_with_high_psnr() {
     );
     let head = std::fs::read(&path).expect("read");
     assert_eq!(&head[4..12], b"ftypisom");
+}
+
+#[test]
+fn mp4_frames_stream_in_order_with_their_times() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = pattern(64, 48, 10, 20);
+    let path = dir.path().join("stream.mp4");
+    write(&clip, &path, &native());
+    let whole = read_clip(&path).expect("decodes");
+    let mut seen = Vec::new();
+    let info = visit_video(&path, &mut |f| {
+        seen.push((f.index, f.time, f.frame));
+        Ok(())
+    })
+    .expect("streams");
+    assert_eq!((info.width, info.height, info.frames), (64, 48, 10));
+    assert!((info.seconds - 0.5).abs() < 1e-6, "{info:?}");
+    for (i, (index, time, frame)) in seen.iter().enumerate() {
+        assert_eq!(*index, i);
+        assert!((time - i as f64 / 20.0).abs() < 1e-6, "frame {i} at {time}");
+        assert_eq!(frame, &whole.frames[i], "same pixels as read_clip");
+    }
+    // A visitor's error stops decoding and comes back unchanged.
+    let stop = visit_video(&path, &mut |f| {
+        if f.index == 3 {
+            Err(kinema_core::Error::internal("enough"))
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(stop.expect_err("stopped").message, "enough");
 }
 
 #[test]

@@ -264,6 +264,8 @@ impl Engine for RigEngine {
         let shares = plan.split_frames(spec.frames);
         let understood = serde_json::json!({
             "engine": "rig",
+            // The one line every front end shows: `hurt → die (12 + 12 frames)`.
+            "reading": plan.reading(Some(spec.frames)),
             "rig": rig.kind,
             "view": model.orientation.view,
             "faces": if model.orientation.faces_right { "right" } else { "left" },

@@ -208,7 +208,7 @@ impl Motion {
 
 /// The built-in motion files, in the order users see them: `kinema actions`, help texts
 /// and "use one of" hints list them this way.
-const BUILTIN: [(&str, &str); 20] = [
+const BUILTIN: [(&str, &str); 33] = [
     ("idle.toml", include_str!("../motions/idle.toml")),
     ("walk.toml", include_str!("../motions/walk.toml")),
     ("run.toml", include_str!("../motions/run.toml")),
@@ -229,6 +229,19 @@ const BUILTIN: [(&str, &str); 20] = [
     ("bow.toml", include_str!("../motions/bow.toml")),
     ("hover.toml", include_str!("../motions/hover.toml")),
     ("bounce.toml", include_str!("../motions/bounce.toml")),
+    ("shoot.toml", include_str!("../motions/shoot.toml")),
+    ("block.toml", include_str!("../motions/block.toml")),
+    ("dodge.toml", include_str!("../motions/dodge.toml")),
+    ("throw.toml", include_str!("../motions/throw.toml")),
+    ("climb.toml", include_str!("../motions/climb.toml")),
+    ("fall.toml", include_str!("../motions/fall.toml")),
+    ("land.toml", include_str!("../motions/land.toml")),
+    ("talk.toml", include_str!("../motions/talk.toml")),
+    ("push.toml", include_str!("../motions/push.toml")),
+    ("pickup.toml", include_str!("../motions/pickup.toml")),
+    ("sit.toml", include_str!("../motions/sit.toml")),
+    ("sleep.toml", include_str!("../motions/sleep.toml")),
+    ("taunt.toml", include_str!("../motions/taunt.toml")),
 ];
 
 /// The motions a render may use. Cheap to share: front ends build one per run (or per
@@ -520,6 +533,8 @@ mod tests {
             [
                 "idle", "walk", "run", "trot", "gallop", "jump", "wave", "attack", "punch", "kick",
                 "crouch", "hurt", "die", "cast", "cheer", "dance", "nod", "bow", "hover", "bounce",
+                "shoot", "block", "dodge", "throw", "climb", "fall", "land", "talk", "push",
+                "pickup", "sit", "sleep", "taunt",
             ]
         );
         for m in lib.motions() {

@@ -807,9 +807,7 @@ mod tests {
         assert!(error("\"悄悄走\"", "\"悄悄走 \"")
             .0
             .contains("key `words.chinese[0]`"));
-        assert!(error("\"悄悄走\"", "\"向左\"")
-            .0
-            .contains("is a modifier or sequence word"));
+        assert!(error("\"悄悄走\"", "\"向左\"").0.contains("is a modifier"));
         let (m, _) = error("name = \"prowl\"", "name = \"Sneak!\"");
         assert!(m.contains("\"Sneak!\" cannot be a motion name"), "{m}");
         // The name is always a word, even when the list leaves it out.

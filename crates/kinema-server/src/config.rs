@@ -57,6 +57,10 @@ pub struct ServeConfig {
     /// How long a render waits for an unreachable object store before the task is
     /// handed back to the queue.
     pub store_patience: Duration,
+    /// Most US dollars of paid-engine tasks one token may submit (estimated at submit
+    /// time from the providers' list prices); `None` for no limit. Provider keys come from
+    /// the server's environment, never from clients.
+    pub spend_limit_usd: Option<f64>,
 }
 
 impl ServeConfig {
@@ -82,6 +86,7 @@ impl ServeConfig {
             max_attempts: 3,
             worker_id: None,
             store_patience: Duration::from_secs(300),
+            spend_limit_usd: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub mod outputs;
 pub mod plan;
 pub mod queue;
 pub mod runner;
+pub mod spend;
 pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]

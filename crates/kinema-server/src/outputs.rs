@@ -27,6 +27,10 @@ pub struct OutputFile {
     pub frames: Option<u32>,
     /// Every file of this output (one for most formats; each frame for `frames`).
     pub files: Vec<String>,
+    /// How the engine read the prompt of this clip (`hurt → die (12 + 12 frames)`), as
+    /// `kinema generate` prints it; null for sheets and engines that do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
 }
 
 fn url(task: &str, rel: &str) -> String {
@@ -87,9 +91,17 @@ pub fn describe(task: &str, root: &Path, plan: &Plan, report: &RequestReport) ->
         } else {
             vec![url(task, &rel)]
         };
+        let action = action_of(&rel, &actions);
+        // A prompt is one clip; an action set's clip is the action it names.
+        let reading = match &action {
+            Some(name) => report.actions.iter().find(|a| &a.name == name),
+            None => report.actions.first(),
+        }
+        .and_then(|a| a.reading.clone());
         out.push(OutputFile {
             format: w.format.name().to_string(),
-            action: action_of(&rel, &actions),
+            action,
+            reading,
             url: files.first().cloned().unwrap_or_else(|| url(task, &rel)),
             bytes: w.bytes,
             width: Some(w.width),
@@ -124,6 +136,7 @@ pub fn describe(task: &str, root: &Path, plan: &Plan, report: &RequestReport) ->
             height: dims.map(|d| d.1),
             frames,
             files: vec![url(task, &rel)],
+            reading: None,
         });
     }
     out

@@ -5,7 +5,6 @@
 //! worker re-runs the same checks on the stored request, so both sides always agree.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use kinema_core::{Background, ClipSpec};
 use kinema_jobs::{defaults, EngineOptions, Request, SheetRequest, What};
@@ -46,6 +45,13 @@ pub struct ImageToVideoRequest {
     /// Engine name from GET /v1/engines [default: rig, as everywhere (docs/DEFAULTS.md)].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// Paid engines (runway, luma, kling): the service's model, from GET /v1/engines
+    /// [default: the service's default].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Paid engines: Luma's resolution (540p, 720p, 1080p) or Kling's mode (std, pro).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
     /// Number of frames; or give `duration` [default: 2 seconds' worth at `fps`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
@@ -88,8 +94,9 @@ pub struct ImageToVideoRequest {
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub engine: String,
-    /// The server's `--motions` library, for rig tasks.
-    pub motions: Option<Arc<MotionLibrary>>,
+    /// The engine's settings: the server's `--motions` for rig tasks, a paid engine's
+    /// model and quality.
+    pub engine_options: EngineOptions,
     pub what: What,
     pub spec: ClipSpec,
     pub size: Option<u32>,
@@ -120,17 +127,28 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
         .engine
         .clone()
         .unwrap_or_else(|| defaults::ENGINE.into());
+    let paid = kinema_jobs::is_service_engine(&engine_name);
+    if !paid && (req.model.is_some() || req.quality.is_some()) {
+        return Err(bad(
+            "setting_not_applicable",
+            format!("`model` and `quality` only apply to the paid engines, not to `{engine_name}`"),
+            "drop them, or choose runway, luma or kling (GET /v1/engines lists their models)",
+        ));
+    }
     // The server's motion files drive the rig engine; the others read prompts as free text.
     let motions = config.motions.clone().filter(|_| engine_name == "rig");
-    let options = EngineOptions {
-        motions: motions.clone(),
+    let engine_options = EngineOptions {
+        motions,
+        model: req.model.clone(),
+        quality: req.quality.clone(),
         ..EngineOptions::default()
     };
     let known = kinema_jobs::ENGINE_NAMES.contains(&engine_name.as_str());
-    let engine = match kinema_jobs::build_engine(&engine_name, &options) {
+    let engine = match kinema_jobs::build_engine(&engine_name, &engine_options) {
         Ok(engine) => Some(engine),
         // An API server that renders nothing itself (`--workers 0`) need not have the
-        // wan model: the worker that claims the task checks it all again.
+        // wan model or a service's key: the worker that claims the task checks it all
+        // again.
         Err(_) if known && config.workers == 0 => None,
         Err(e) => {
             // A listed engine that cannot be built lacks something on this machine (the
@@ -257,16 +275,28 @@ pub fn plan(req: &ImageToVideoRequest, config: &ServeConfig) -> ApiResult<Plan> 
         .map(SubjectBox::from_array)
         .transpose()
         .map_err(|e| bad("invalid_box", e.message, e.hint.unwrap_or_default()))?;
+    let spec = ClipSpec {
+        frames,
+        fps,
+        seed: req.seed.unwrap_or(defaults::SEED),
+        looping: req.looping.unwrap_or(defaults::clip_spec().looping),
+    };
+    // What the engine cannot make (a length a service does not offer) is refused now,
+    // not after the task was queued.
+    if let Some(engine) = &engine {
+        engine.check(&spec).map_err(|e| {
+            bad(
+                "not_supported_by_engine",
+                e.message,
+                e.hint.unwrap_or_default(),
+            )
+        })?;
+    }
     Ok(Plan {
         engine: engine_name,
-        motions,
+        engine_options,
         what,
-        spec: ClipSpec {
-            frames,
-            fps,
-            seed: req.seed.unwrap_or(defaults::SEED),
-            looping: req.looping.unwrap_or(defaults::clip_spec().looping),
-        },
+        spec,
         size: req.size,
         background,
         formats,
@@ -395,10 +425,7 @@ impl Plan {
             mask: None,
             subject_box: self.subject_box,
             engine: self.engine.clone(),
-            engine_options: EngineOptions {
-                motions: self.motions.clone(),
-                ..EngineOptions::default()
-            },
+            engine_options: self.engine_options.clone(),
             what: self.what.clone(),
             spec: self.spec.clone(),
             outs: self

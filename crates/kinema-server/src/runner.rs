@@ -89,7 +89,12 @@ pub fn execute(
             "check free space and permissions of the --data directory",
         );
     }
-    let job = plan.to_request(&image, &dir);
+    let mut job = plan.to_request(&image, &dir);
+    if kinema_jobs::is_service_engine(&job.engine) {
+        // A video service: remember its tasks, so a run after a crash resumes them.
+        let journal = kinema_jobs::FileJournal::new(data.provider_journal(&task.id));
+        job.engine_options.journal = Some(kinema_jobs::Journal(std::sync::Arc::new(journal)));
+    }
     let last = Mutex::new(Instant::now() - Duration::from_secs(1));
     let progress = |p: Progress| {
         if cancel.load(Ordering::Relaxed) {

@@ -34,6 +34,7 @@ pub struct AppState {
 /// DATA/uploads/upl_…         uploaded images, as received (a local copy with S3)
 /// DATA/outputs/tsk_…/        finished outputs of one task (default store)
 /// DATA/tmp/tsk_….N/          a run in progress (attempt N); moved into the store
+/// DATA/providers/tsk_….json  video-service tasks a task submitted (resumed after a crash)
 /// ```
 #[derive(Clone, Debug)]
 pub struct DataDir {
@@ -80,7 +81,7 @@ impl DataDir {
             root: root.to_path_buf(),
             _lock: Arc::new(lock),
         };
-        for sub in [dir.uploads(), dir.outputs(), dir.tmp()] {
+        for sub in [dir.uploads(), dir.outputs(), dir.tmp(), dir.providers()] {
             std::fs::create_dir_all(&sub).map_err(|e| {
                 Error::invalid(
                     format!("cannot create {}", sub.display()),
@@ -164,6 +165,15 @@ impl DataDir {
 
     pub fn task_outputs(&self, id: &str) -> PathBuf {
         self.outputs().join(id)
+    }
+
+    pub fn providers(&self) -> PathBuf {
+        self.root.join("providers")
+    }
+
+    /// The provider task journal of task `id` (checked with [`crate::ids::is_valid`]).
+    pub fn provider_journal(&self, id: &str) -> PathBuf {
+        self.providers().join(format!("{id}.json"))
     }
 
     pub fn task_tmp(&self, id: &str, attempt: u32) -> PathBuf {

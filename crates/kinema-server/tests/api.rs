@@ -59,6 +59,14 @@ async fn the_servers_motion_files_join_the_catalogue_and_drive_tasks() {
         let v: Value = r.json().await.unwrap();
         let task = s.wait(None, v["id"].as_str().unwrap(), LONG).await;
         assert_eq!(task["status"], "SUCCEEDED", "{task}");
+        // The reading `kinema generate` prints: on the task for a prompt, per clip for
+        // an action set.
+        if body.get("prompt").is_some() {
+            assert_eq!(task["reading"], "prowl → wave (2 + 2 frames)", "{task}");
+        } else {
+            assert!(task["reading"].is_null(), "{task}");
+            assert_eq!(task["outputs"][0]["reading"], "prowl (4 frames)", "{task}");
+        }
     }
 
     // A server without them refuses the same request at submit time.

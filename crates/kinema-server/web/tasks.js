@@ -197,6 +197,8 @@ window.Kinema = window.Kinema || {};
     const finished = parseTime(b.finished_at);
     if (started && finished) meta.push(t("tasks.took", { s: ((finished - started) / 1000).toFixed(1) }));
     if (running && b.stage) meta.push(t("tasks.stage", { stage: b.stage }));
+    // How the prompt was read, the same line `kinema generate` prints.
+    if (b.reading) meta.push(t("tasks.readAs", { r: b.reading }));
     const settings = [req.engine, req.frames ? req.frames + "f" : req.duration ? req.duration + "s" : null,
       req.fps ? req.fps + " fps" : null, req.size ? req.size + " px" : null].filter(Boolean).join(" · ");
     if (settings) meta.push(settings);
@@ -254,8 +256,10 @@ window.Kinema = window.Kinema || {};
         : el("img", { alt: label });
       if (media.tagName === "VIDEO") media.muted = true; // the attribute alone does not mute
       mediaUrl(pick.url).then((src) => { media.src = src; }, () => {});
+      // An action set's clips each carry their own reading (a prompt's is in the meta line).
+      const caption = action && pick.reading ? action + " — " + t("tasks.readAs", { r: pick.reading }) : action;
       figures.push(el("figure", {}, [el("div", { className: "checker" }, [media]),
-        action ? el("figcaption", { text: action }) : null]));
+        action ? el("figcaption", { text: caption }) : null]));
     };
     for (const [action, list] of groups) {
       const pick = PREVIEW_ORDER.map((f) => list.find((o) => o.format === f)).find(Boolean);

@@ -41,6 +41,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Render tasks from a shared PostgreSQL queue (a GPU or CPU machine of a cluster).
     Worker(crate::cluster_args::WorkerArgs),
+    /// List every engine: whether it can run here (key present, model pulled), what it
+    /// can do and what it costs.
+    Engines(EnginesArgs),
 }
 
 #[derive(Args, Debug)]
@@ -56,10 +59,14 @@ pub enum Command {
   kinema generate --engine opensora --device cuda --image hero.png --prompt \"waves\" --frames 33 --out wave.png
   kinema generate --image hero.png --actions idle,walk,attack --export spine,godot hero-rig/
   kinema generate --image hero.png --bvh walk.bvh --out walk.gif      # motion capture
+  kinema generate --engine runway --image hero.png --prompt \"swings a sword\" --out swing.png --max-cost 1
+  kinema generate --engine luma --image hero.png --prompt \"idles\" --loop --fps 12 --frames 24 --out idle.png --yes
+  kinema generate --engine kling --quality pro --image hero.png --last-image hero-crouch.png --prompt \"crouches\" --out c.gif
 
 Outputs: .mp4, .gif, .png (animated PNG), .webp, frames/ (a folder of PNG frames), and
 --sheet PATH.png (a sprite sheet with texturepacker, aseprite, godot or unity atlases).
-Defaults (the same for batch, eval suites and the server): docs/DEFAULTS.md")]
+Defaults (the same for batch, eval suites and the server): docs/DEFAULTS.md
+Paid engines (runway, luma, kling): docs/PROVIDERS.md")]
 pub struct GenerateArgs {
     /// The character image: PNG, JPEG, WebP, BMP or GIF (first frame).
     #[arg(long, value_name = "PATH")]
@@ -91,8 +98,10 @@ pub struct GenerateArgs {
     #[arg(long, num_args = 2, value_names = ["FORMATS", "DIR"])]
     pub export: Option<Vec<String>>,
 
-    /// Which engine renders the clip.
-    #[arg(long, default_value = kinema_jobs::defaults::ENGINE, value_parser = ["rig", "wan", "svd", "opensora"])]
+    /// Which engine renders the clip: rig, wan, svd, opensora, or a video service (runway, luma,
+    /// kling; see `kinema engines` and docs/PROVIDERS.md).
+    #[arg(long, default_value = kinema_jobs::defaults::ENGINE,
+          value_parser = ["rig", "wan", "svd", "opensora", "runway", "luma", "kling"])]
     pub engine: String,
 
     /// Number of frames [default: 2 s worth at --fps].
@@ -185,7 +194,8 @@ pub struct GenerateArgs {
     /// models pull` [default: Wan-AI/Wan2.2-TI2V-5B-Diffusers for wan (Wan2.1 I2V
     /// checkpoints work too), stabilityai/stable-video-diffusion-img2vid-xt for svd,
     /// hpcai-tech/Open-Sora-v2 for opensora (its release layout, docs/OPENSORA.md)].
-    #[arg(long, value_name = "DIR_OR_HUB_ID")]
+    /// runway/luma/kling: the service's model (`kinema engines` lists them).
+    #[arg(long, value_name = "DIR_OR_HUB_ID_OR_MODEL")]
     pub model: Option<String>,
 
     /// Diffusion engines: denoising steps [default: 50 for wan and opensora, 25 for svd].
@@ -201,9 +211,22 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "F")]
     pub shift: Option<f32>,
 
-    /// wan engine only: what the clip must not show [default: Wan's own negative prompt].
+    /// wan and kling: what the clip must not show [default for wan: Wan's own negative
+    /// prompt].
     #[arg(long, value_name = "TEXT")]
     pub negative_prompt: Option<String>,
+
+    /// runway/luma/kling: a picture of the character's last pose, for models that take a
+    /// first and a last frame.
+    #[arg(long, value_name = "PATH")]
+    pub last_image: Option<PathBuf>,
+
+    /// luma: resolution (540p, 720p, 1080p); kling: mode (std, pro) [default: the model's].
+    #[arg(long, value_name = "LEVEL")]
+    pub quality: Option<String>,
+
+    #[command(flatten)]
+    pub cost: CostArgs,
 
     /// Diffusion engines: cpu, cuda or cuda:N [default: cpu]. Open-Sora 2.0 (11B) needs a
     /// large GPU: its weights alone are 23.8 GB in bf16.
@@ -270,6 +293,33 @@ pub struct SvdArgs {
     /// svd engine only: frames the VAE decodes at once [default: as many as fit in memory].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub decode_chunk: Option<u32>,
+}
+
+/// Consent to spend money on a video service.
+#[derive(Args, Debug)]
+pub struct CostArgs {
+    /// Go ahead with a paid engine without asking (required when not on a terminal,
+    /// unless --max-cost is given).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Go ahead only if the estimated cost is at most this many US dollars.
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub max_cost: Option<f64>,
+}
+
+fn parse_usd(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|_| format!("`{s}` is not an amount of US dollars (try 2.50)"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!(
+            "{s} is not a usable amount: give 0 or more dollars"
+        ));
+    }
+    Ok(v)
 }
 
 /// Sprite-sheet options of `generate`.
@@ -393,6 +443,17 @@ pub struct BatchArgs {
     pub jobs: Option<u32>,
 
     /// Print the summary (every job with its status, files and error) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  kinema engines\n  kinema engines --json")]
+pub struct EnginesArgs {
+    /// Print JSON: every engine with its availability, capabilities, models and prices.
     #[arg(long)]
     pub json: bool,
 }
@@ -531,6 +592,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 900, requires = "presign",
           value_parser = clap::value_parser!(u64).range(10..=604800))]
     pub presign_ttl: u64,
+
+    /// Most US dollars of paid-engine (runway, luma, kling) tasks one token may submit;
+    /// the keys come from this server's environment, never from clients [default: no limit].
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub spend_limit: Option<f64>,
 }
 
 #[cfg(test)]

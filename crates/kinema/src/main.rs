@@ -24,9 +24,16 @@ fn main() {
         cli::Command::Models(a) => commands::models::run(a),
         cli::Command::Serve(a) => commands::serve::run(a),
         cli::Command::Worker(a) => commands::worker::run(a),
+        cli::Command::Engines(a) => commands::engines::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err}");
-        std::process::exit(err.exit_code());
+        // Ctrl-C during a provider task: the shell's convention for an interrupt.
+        let code = if kinema_jobs::interrupted() {
+            130
+        } else {
+            err.exit_code()
+        };
+        std::process::exit(code);
     }
 }

@@ -32,6 +32,11 @@ impl Bar {
         self.bar.set_message(p.stage);
     }
 
+    /// Hides the bar while `f` writes to the terminal (a question, a notice).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

@@ -315,11 +315,44 @@ fn bad_images_are_refused_with_a_hint_and_no_file() {
 }
 
 #[test]
+fn generate_says_how_it_read_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hit.gif");
+    let o = kinema(&[
+        "generate",
+        "--image",
+        &sample("slimeBlue.png"),
+        "--prompt",
+        "gets hit and falls down",
+        "--frames",
+        "24",
+        "--out",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read as: hurt → die (8 + 16 frames)\n"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn actions_lists_english_and_chinese_words() {
     let o = kinema(&["actions"]);
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
-    for word in ["idle", "walk", "wave", "attack", "挥手", "走"] {
+    for word in [
+        "idle",
+        "walk",
+        "wave",
+        "attack",
+        "挥手",
+        "走",
+        "shoot",
+        "射箭",
+        "quadruped",
+    ] {
         assert!(text.contains(word), "`{word}` missing from:\n{text}");
     }
 }

@@ -177,3 +177,43 @@ fn info_describes_a_local_folder() {
     assert_eq!(transformer["weight_files"], 2);
     assert_eq!(transformer["config"]["num_attention_heads"], 2);
 }
+
+/// `kinema engines` (and so `GET /v1/engines`, which lists the same statuses) says whether
+/// `wan` can run here from the local cache alone: not before its default model is pulled,
+/// with the pull command as the reason; yes right after.
+#[test]
+fn engines_say_wan_can_run_once_its_default_model_is_pulled() {
+    let default = kinema_models::DEFAULT_MODEL;
+    let hub = FakeHub::start(vec![FakeRepo {
+        id: default.into(),
+        commit: fake_commit("engines"),
+        files: tiny_pipeline(),
+        token: None,
+    }]);
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| kinema(home.path(), &hub.endpoint, &[], args);
+    let wan = |o: &Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", stderr(o));
+        json(o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "wan")
+            .cloned()
+            .expect("wan is listed")
+    };
+
+    let before = wan(&run(&["engines", "--json"]));
+    assert_eq!(before["available"], false, "{before}");
+    let why = before["unavailable"].as_str().unwrap();
+    assert!(
+        why.contains(&format!("kinema models pull {default}")),
+        "{why}"
+    );
+
+    let o = run(&["models", "pull", default]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = wan(&run(&["engines", "--json"]));
+    assert_eq!(after["available"], true, "{after}");
+    assert!(after.get("unavailable").is_none(), "{after}");
+}

@@ -678,3 +678,29 @@ fn impossible_cluster_settings_are_refused_with_a_hint() {
         assert!(stderr.contains("hint:"), "{args:?}: {stderr}");
     }
 }
+
+/// A paid engine through the cluster: an API server without `--workers`, a `kinema worker
+/// --engines runway` that holds the key (inherited from this process, pointed at the
+/// loopback fake), one submit at the service, outputs in the shared store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paid_engine_task_runs_on_a_worker_and_submits_once() {
+    use kinema_providers::testing::{FakeProvider, Vendor};
+    let Some(s) = services("paid_engine_on_a_worker") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    let fake = FakeProvider::shared(Vendor::Runway);
+    let mut c = Cluster::new(s).await;
+    c.api(&[]);
+    c.worker(&["--engines", "runway"]);
+    let image = c.upload(0, None).await;
+    let prompt = "cluster: the hero bows";
+    let body = serde_json::json!({"image": image, "engine": "runway", "prompt": prompt,
+        "frames": 8, "fps": 8, "outputs": ["apng"]});
+    let id = c.submit_ok(0, None, &body).await;
+    let t = &c.wait_all(0, None, std::slice::from_ref(&id), LONG).await[0];
+    assert_eq!(t["status"], "SUCCEEDED", "{t}");
+    assert_eq!(t["attempts"], 1, "{t}");
+    assert_eq!(t["outputs"][0]["format"], "apng", "{t}");
+    assert_eq!(fake.create_requests(prompt), 1);
+}

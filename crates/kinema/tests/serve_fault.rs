@@ -58,6 +58,16 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// The sample hero as an inline `data:` image.
+fn hero_data_url() -> String {
+    let image = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../samples/characters/femaleAdventurer_idle.png"),
+    )
+    .unwrap();
+    format!("data:image/png;base64,{}", base64(&image))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -121,12 +131,7 @@ fn submit_all(port: u16, body: &str, n: usize, want: u16) -> Vec<String> {
 fn kill_9_loses_no_task_and_finishes_each_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let image = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../samples/characters/femaleAdventurer_idle.png"),
-    )
-    .unwrap();
-    let body = json!({"image": format!("data:image/png;base64,{}", base64(&image)),
+    let body = json!({"image": hero_data_url(),
         "prompt": "walks then waves", "frames": 36, "size": 256, "outputs": ["mp4", "gif"]})
     .to_string();
 
@@ -184,4 +189,77 @@ fn kill_9_loses_no_task_and_finishes_each_once() {
         std::fs::read_dir(data.join("outputs")).unwrap().count(),
         ids.len()
     );
+}
+
+/// A paid engine's task survives `kill -9` of the server: the restarted server resumes the
+/// provider's task by polling it, never by submitting (and paying) again.
+#[test]
+fn kill_9_during_a_provider_task_resumes_without_a_second_submit() {
+    use kinema_providers::testing::{FakeProvider, Script, Step, Vendor};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    // The fake sets the base URL and key in this process's environment; `kinema serve`
+    // inherits them.
+    let fake = FakeProvider::shared(Vendor::Runway);
+    let prompt = "serve fault: the hero bows";
+    let hold = Arc::new(AtomicBool::new(true));
+    fake.script(
+        prompt,
+        Script {
+            steps: vec![Step::Queued, Step::Running(0.5), Step::Succeeded],
+            hold: Some(hold.clone()),
+            ..Script::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let body = json!({"image": hero_data_url(),
+        "engine": "runway", "prompt": prompt, "frames": 8, "fps": 8, "outputs": ["apng"]})
+    .to_string();
+    let port = free_port();
+    let mut first = spawn(&data, port);
+    let (code, v) = http(port, "POST", "/v1/image_to_video", &[], &body);
+    assert_eq!(code, 202, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    while fake
+        .requests(prompt)
+        .iter()
+        .filter(|l| l.method == "GET")
+        .count()
+        < 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the task never ran"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    hold.store(false, Ordering::SeqCst);
+
+    let port = free_port();
+    let mut second = spawn(&data, port);
+    let start = Instant::now();
+    loop {
+        let s = status(port, &id);
+        if s == "SUCCEEDED" {
+            break;
+        }
+        assert!(!matches!(s.as_str(), "FAILED" | "CANCELLED"), "{id}: {s}");
+        assert!(start.elapsed() < Duration::from_secs(120), "{id} still {s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, task) = http(port, "GET", &format!("/v1/tasks/{id}"), &[], "");
+    assert!(task["provider_tasks"][0]["task_id"].is_string(), "{task}");
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(
+        fake.create_requests(prompt),
+        1,
+        "resumed by polling, not paid twice"
+    );
+    assert_eq!(fake.cancels(prompt), 0);
 }

@@ -254,7 +254,9 @@ mod tests {
             error_kind: None,
             outputs: vec![],
             sheet_files: vec![],
+            reading: vec![],
             seconds: 0.0,
+            provider_tasks: vec![],
         };
         let results = vec![
             result(&jobs[0], JobStatus::Done, None),

@@ -3,13 +3,14 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use kinema_core::{Error, Progress, Result};
 
 use super::contact::write_contact_sheet;
 use super::fingerprint::fingerprint;
+use super::journal::BatchJournal;
 use super::manifest::Manifest;
 use super::plan::{plan, PlannedJob};
 use super::state::{BatchState, JobRecord};
@@ -53,7 +54,8 @@ struct Shared<'a> {
     manifest: &'a Manifest,
     motions: Option<std::sync::Arc<kinema_rig::MotionLibrary>>,
     jobs: &'a [PlannedJob],
-    state: Mutex<BatchState>,
+    /// Shared with the provider task journals of running jobs.
+    state: Arc<Mutex<BatchState>>,
     results: Mutex<Vec<Option<JobResult>>>,
     force: bool,
 }
@@ -124,7 +126,7 @@ pub fn run_batch(
         manifest,
         motions,
         jobs: &jobs,
-        state: Mutex::new(state),
+        state: Arc::new(Mutex::new(state)),
         results: Mutex::new(results),
         force: opts.force,
     };
@@ -169,6 +171,32 @@ pub fn run_batch(
     })
 }
 
+/// What the jobs that are not up to date would cost with a billed engine, summed; `None`
+/// when none of them uses one. Nothing is sent anywhere.
+pub fn estimate_batch(
+    manifest: &Manifest,
+    opts: &BatchOptions,
+) -> Result<Option<kinema_core::CostEstimate>> {
+    check_manifest(manifest)?;
+    let motions = load_motions(manifest)?;
+    let state = BatchState::load(&manifest.out_dir).unwrap_or_default();
+    let mut parts = Vec::new();
+    for job in plan(manifest) {
+        let ch = &manifest.characters[job.character];
+        if !crate::is_service_engine(&job.settings.engine) {
+            continue;
+        }
+        let fresh = fingerprint(&job, ch, &manifest.out_dir, motions.as_deref())
+            .is_ok_and(|hash| !opts.force && state.is_fresh(&job.id, &hash, &manifest.out_dir));
+        if fresh {
+            continue;
+        }
+        let request = to_request(manifest, &job, ch, motions.as_ref(), true)?;
+        parts.extend(crate::request::estimate(&request)?);
+    }
+    Ok(kinema_core::CostEstimate::total(&parts))
+}
+
 /// One job, start to finish, including its state-file bookkeeping.
 fn run_one(
     shared: &Shared,
@@ -193,6 +221,11 @@ fn run_one(
         let mut state = lock(&shared.state);
         let owned = match state.jobs.get_mut(&job.id) {
             Some(record) => {
+                // A job that last succeeded starts afresh; one that was interrupted keeps
+                // its provider tasks, so they are resumed rather than paid for again.
+                if record.hash.is_some() || shared.force {
+                    record.provider_tasks.clear();
+                }
                 record.hash = None;
                 true
             }
@@ -207,6 +240,8 @@ fn run_one(
                         hash: None,
                         outputs,
                         sheet_files: Vec::new(),
+                        provider_tasks: Default::default(),
+                        reading: Vec::new(),
                     },
                 );
                 false
@@ -235,7 +270,15 @@ fn run_one(
         shared.motions.as_ref(),
         shared.force || owned,
     ) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            // A service engine's tasks are remembered in the state file.
+            r.engine_options.journal = Some(BatchJournal::for_job(
+                shared.state.clone(),
+                out_dir,
+                &job.id,
+            ));
+            r
+        }
         Err(e) => return failed(manifest, job, &e, secs(t)),
     };
     let progress = |p: Progress| {
@@ -255,6 +298,12 @@ fn run_one(
     });
     match outcome {
         Ok(report) => {
+            let mut state = lock(&shared.state);
+            let provider_tasks = state
+                .jobs
+                .get(&job.id)
+                .map(|r| r.provider_tasks.clone())
+                .unwrap_or_default();
             let record = JobRecord {
                 hash: Some(hash.to_string()),
                 outputs: report
@@ -267,8 +316,9 @@ fn run_one(
                     .iter()
                     .map(|p| relative(out_dir, p))
                     .collect(),
+                provider_tasks,
+                reading: report.reading_lines(),
             };
-            let mut state = lock(&shared.state);
             state.jobs.insert(job.id.clone(), record.clone());
             if let Err(e) = state.save(out_dir) {
                 return failed(manifest, job, &e, secs(t));
@@ -311,7 +361,9 @@ fn result(
         error_kind: None,
         outputs: record.outputs.iter().map(abs).collect(),
         sheet_files: record.sheet_files.iter().map(abs).collect(),
+        reading: record.reading.clone(),
         seconds,
+        provider_tasks: record.provider_tasks.values().cloned().collect(),
     }
 }
 

@@ -93,6 +93,9 @@ fn settings_json(job: &PlannedJob, out_dir: &Path) -> serde_json::Value {
         Background::Solid([r, g, b]) => format!("#{r:02x}{g:02x}{b:02x}"),
     };
     json!({
+        "engine": s.engine,
+        "model": s.model,
+        "quality": s.quality,
         "what": what,
         "spec": job.spec,
         "formats": s.formats,

@@ -78,6 +78,12 @@ impl Length {
 /// Every output-affecting setting of one character, after defaults and overrides.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
+    /// The engine that renders the character's clips (`rig` unless set).
+    pub engine: String,
+    /// For `wan` a model folder or hub id; for a service one of its models.
+    pub model: Option<String>,
+    /// Provider engines: Luma's resolution or Kling's mode.
+    pub quality: Option<String>,
     pub fps: u32,
     pub length: Length,
     pub seed: u64,
@@ -106,6 +112,9 @@ impl Default for Settings {
         let sheet = defaults::sheet_options();
         let spec = defaults::clip_spec();
         Settings {
+            engine: defaults::ENGINE.to_string(),
+            model: None,
+            quality: None,
             fps: spec.fps,
             length: Length::TwoSeconds,
             seed: spec.seed,
@@ -198,6 +207,9 @@ struct RawManifest {
 #[serde(deny_unknown_fields)]
 struct RawTable {
     name: Option<Spanned<String>>,
+    engine: Option<Spanned<String>>,
+    model: Option<Spanned<String>>,
+    quality: Option<Spanned<String>>,
     image: Option<Spanned<String>>,
     mask: Option<Spanned<String>>,
     #[serde(rename = "box")]
@@ -442,6 +454,26 @@ fn character(
 /// Overlays the keys present in `t` onto `s`, checking each value's range.
 fn apply(src: &Source, s: &mut Settings, t: &RawTable) -> Result<()> {
     let limits = crate::defaults::limits();
+    if let Some(engine) = &t.engine {
+        let name = engine.get_ref().trim().to_string();
+        if !crate::ENGINE_NAMES.contains(&name.as_str()) {
+            let known: Vec<String> = crate::ENGINE_NAMES.iter().map(|e| e.to_string()).collect();
+            let suggestion = closest(&name, &known)
+                .map(|k| format!(" (did you mean \"{k}\"?)"))
+                .unwrap_or_default();
+            return Err(src.err(
+                engine,
+                format!("engine \"{name}\" is not known{suggestion}"),
+                format!("use one of: {}", known.join(", ")),
+            ));
+        }
+        s.engine = name;
+    }
+    for (value, slot) in [(&t.model, &mut s.model), (&t.quality, &mut s.quality)] {
+        if let Some(v) = value {
+            *slot = Some(v.get_ref().trim().to_string());
+        }
+    }
     if let Some(fps) = &t.fps {
         s.fps = in_range(src, fps, 1, limits.max_fps, "fps")?;
     }

@@ -9,6 +9,7 @@ mod contact;
 mod diagnostics;
 mod execute;
 mod fingerprint;
+mod journal;
 mod manifest;
 mod plan;
 mod state;
@@ -16,7 +17,7 @@ mod summary;
 mod to_request;
 
 pub use contact::CONTACT_SHEET;
-pub use execute::{run_batch, BatchEvent, BatchOptions};
+pub use execute::{estimate_batch, run_batch, BatchEvent, BatchOptions};
 pub use fingerprint::fingerprint;
 pub use manifest::{
     ActionEntry, ActionKind, CharacterEntry, Format, Length, Manifest, Settings, SpecOverrides,

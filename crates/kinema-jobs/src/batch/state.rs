@@ -24,6 +24,15 @@ pub struct JobRecord {
     /// Sprite sheet and atlases, relative to `out_dir`.
     #[serde(default)]
     pub sheet_files: Vec<PathBuf>,
+    /// Tasks submitted to a video service for this job, by request key. Kept while the
+    /// job is unfinished so a rerun resumes them instead of paying again, and after it
+    /// succeeds as the record of which tasks made the files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub provider_tasks: BTreeMap<String, kinema_providers::ProviderTask>,
+    /// How the engine read the job's prompt (`read as: …` lines), kept so a skipped job
+    /// still reports it.
+    #[serde(default)]
+    pub reading: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -109,6 +118,8 @@ mod tests {
                 hash: Some("h1".into()),
                 outputs: vec!["a.gif".into()],
                 sheet_files: vec![],
+                provider_tasks: BTreeMap::new(),
+                reading: vec![],
             },
         );
         s.save(&dir).unwrap();

@@ -32,8 +32,14 @@ pub struct JobResult {
     pub outputs: Vec<PathBuf>,
     /// Sprite sheet and atlases.
     pub sheet_files: Vec<PathBuf>,
+    /// How the prompt was read (`read as: hurt → die (12 + 12 frames)`), as `generate`
+    /// prints it; empty when the job failed or the engine does not say.
+    pub reading: Vec<String>,
     /// Time spent on it in this run (zero when skipped).
     pub seconds: f64,
+    /// The video service tasks behind its files (provider engines only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provider_tasks: Vec<kinema_providers::ProviderTask>,
 }
 
 /// The whole run.
@@ -65,6 +71,12 @@ impl BatchSummary {
             self.wall_seconds,
             self.contact_sheet.display()
         );
+        // Prompts are shown as read; catalogue jobs (`hero/*`) play their actions' names.
+        for j in self.jobs.iter().filter(|j| !j.id.ends_with("/*")) {
+            for line in &j.reading {
+                s.push_str(&format!("{}: {line}\n", j.id));
+            }
+        }
         for f in self.failures() {
             s.push_str(&format!(
                 "failed {} [{}]: {}\n",
@@ -96,7 +108,13 @@ mod tests {
             error_kind: None,
             outputs: vec![],
             sheet_files: vec![],
+            reading: if status == JobStatus::Done {
+                vec!["read as: hurt → die (12 + 12 frames)".into()]
+            } else {
+                vec![]
+            },
             seconds: 0.0,
+            provider_tasks: vec![],
         };
         let s = BatchSummary {
             manifest: "m.toml".into(),
@@ -109,10 +127,16 @@ mod tests {
             jobs: vec![
                 job("hero/*", JobStatus::Done, None),
                 job("hero/wave", JobStatus::Failed, Some("bad prompt")),
+                job("hero/knocked-out", JobStatus::Done, None),
             ],
         };
         let t = s.to_text();
         assert!(t.starts_with("1 done, 0 skipped, 1 failed in 1.2 s"), "{t}");
+        assert!(!t.contains("hero/*: read as"), "{t}");
+        assert!(
+            t.contains("hero/knocked-out: read as: hurt → die (12 + 12 frames)\n"),
+            "{t}"
+        );
         assert!(
             t.contains("failed hero/wave [wave]: bad prompt\n  hint: fix it"),
             "{t}"

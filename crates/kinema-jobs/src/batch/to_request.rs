@@ -93,8 +93,8 @@ pub fn refuse_inputs(
     Ok(())
 }
 
-/// The request for `job`, playing `motions` (from [`load_motions`]); `force` lets it
-/// replace existing files.
+/// The request for `job`, playing `motions` (from [`load_motions`]; only the `rig` engine
+/// plays motions); `force` lets it replace existing files.
 pub fn to_request(
     manifest: &Manifest,
     job: &PlannedJob,
@@ -128,10 +128,12 @@ pub fn to_request(
         image: character.image.clone(),
         mask: character.mask.clone(),
         subject_box: character.subject_box,
-        engine: crate::defaults::ENGINE.into(),
+        engine: s.engine.clone(),
         engine_options: crate::EngineOptions {
             rig: character.rig.clone(),
-            motions: motions.cloned(),
+            motions: motions.filter(|_| s.engine == "rig").cloned(),
+            model: s.model.clone(),
+            quality: s.quality.clone(),
             ..Default::default()
         },
         what: match &job.what {

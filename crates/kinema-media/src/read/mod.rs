@@ -6,6 +6,8 @@ mod animated;
 mod frames;
 mod mp4;
 
+pub use mp4::{visit_video, VideoFrame, VideoInfo};
+
 use std::path::Path;
 
 use kinema_core::{Clip, Error, Result};

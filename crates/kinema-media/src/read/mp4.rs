@@ -1,7 +1,10 @@
 //! MP4/H.264 back to RGBA: demux with `mp4`, turn length-prefixed NAL units into an
 //! Annex-B stream (what OpenH264 decodes), decode, convert YUV to RGB.
 
-use std::io::Cursor;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{Cursor, Read, Seek};
+use std::path::Path;
 
 use kinema_core::{Clip, Error, Frame, Placement, Result};
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
@@ -12,26 +15,98 @@ use super::fps_from_duration;
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
+/// One decoded picture of a video, in presentation order.
+#[derive(Clone, Debug)]
+pub struct VideoFrame {
+    /// 0 for the first picture shown.
+    pub index: usize,
+    /// When it is shown, in seconds from the first picture.
+    pub time: f64,
+    /// Opaque RGBA.
+    pub frame: Frame,
+}
+
+/// The shape of a decoded video track.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VideoInfo {
+    pub width: u32,
+    pub height: u32,
+    pub frames: usize,
+    /// Sum of the sample durations.
+    pub seconds: f64,
+}
+
 pub fn read(bytes: &[u8], shown: &str) -> Result<Clip> {
-    // `mp4` and the decoder wrapper assert on some malformed inputs; a damaged file must
-    // be an error, not a crash.
-    std::panic::catch_unwind(|| read_unguarded(bytes, shown))
+    let mut frames = Vec::new();
+    let info = guarded(shown, || {
+        decode(
+            Cursor::new(bytes),
+            bytes.len() as u64,
+            shown,
+            &mut |f: VideoFrame| {
+                frames.push(f.frame);
+                Ok(())
+            },
+        )
+    })?;
+    let fps = fps_from_duration(info.seconds, info.frames);
+    Ok(Clip {
+        frames,
+        fps,
+        looping: false,
+        pixel_art: false,
+        placement: Placement::default(),
+    })
+}
+
+/// Decodes an H.264 MP4 file one picture at a time, handing each to `visit` in
+/// presentation order, so a long or large video never has to fit in memory at once.
+/// Stops at the first error `visit` returns.
+pub fn visit_video(
+    path: &Path,
+    visit: &mut dyn FnMut(VideoFrame) -> Result<()>,
+) -> Result<VideoInfo> {
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::invalid(format!("cannot read the video {shown}"), "check the path").with_source(e)
+    })?;
+    let size = file
+        .metadata()
+        .map_err(|e| {
+            Error::invalid(format!("cannot read the video {shown}"), "check the path")
+                .with_source(e)
+        })?
+        .len();
+    let reader = std::io::BufReader::new(file);
+    guarded(&shown, || decode(reader, size, &shown, visit))
+}
+
+/// `mp4` and the decoder wrapper assert on some malformed inputs; a damaged file must be
+/// an error, not a crash.
+fn guarded<T>(shown: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .unwrap_or_else(|_| Err(damaged(shown, "the MP4 structure is invalid")))
 }
 
-fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
-    let mut mp4 = mp4::Mp4Reader::read_header(Cursor::new(bytes), bytes.len() as u64)
-        .map_err(|e| damaged(shown, &e.to_string()))?;
+fn decode<R: Read + Seek>(
+    reader: R,
+    size: u64,
+    shown: &str,
+    visit: &mut dyn FnMut(VideoFrame) -> Result<()>,
+) -> Result<VideoInfo> {
+    let mut mp4 =
+        mp4::Mp4Reader::read_header(reader, size).map_err(|e| damaged(shown, &e.to_string()))?;
     let track = mp4
         .tracks()
         .values()
         .find(|t| matches!(t.media_type(), Ok(mp4::MediaType::H264)))
         .ok_or_else(|| {
-            Error::unsupported(format!("{shown} has no H.264 video track"))
-                .with_hint("Kinema reads the MP4 files it writes (H.264)")
+            Error::unsupported(format!("{shown} has no H.264 video track")).with_hint(
+                "Kinema reads H.264 MP4 files (what it writes, and what video services deliver)",
+            )
         })?;
     let track_id = track.track_id();
-    let timescale = track.timescale();
+    let timescale = f64::from(track.timescale().max(1));
     let avcc = track
         .trak
         .mdia
@@ -59,12 +134,45 @@ fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
     let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
     let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
         .map_err(|e| Error::internal("cannot start the H.264 decoder").with_source(e))?;
-    let mut frames = Vec::with_capacity(sample_count as usize);
+    // The decoder returns pictures in presentation order; when picture k comes out, every
+    // sample shown before it has been fed, so its time is the smallest one not yet used.
+    let mut pending_times: BinaryHeap<Reverse<i64>> = BinaryHeap::new();
+    let mut first_time: Option<i64> = None;
+    let mut info = VideoInfo {
+        width: 0,
+        height: 0,
+        frames: 0,
+        seconds: 0.0,
+    };
     let mut total_ticks = 0u64;
     let mut annex_b = Vec::new();
     // Kinema stores each frame `repeat` times to play at a standard rate; the note in the
     // first sample says so, and reading gives back the clip's own frames.
-    let mut repeat = 1u32;
+    let mut repeat = 1usize;
+    let mut decoded_count = 0usize;
+    let mut emit = |yuv: &DecodedYUV<'_>,
+                    times: &mut BinaryHeap<Reverse<i64>>,
+                    info: &mut VideoInfo,
+                    repeat: usize|
+     -> Result<()> {
+        let ticks = times.pop().map_or(0, |Reverse(t)| t);
+        let first = *first_time.get_or_insert(ticks);
+        let copy = decoded_count % repeat.max(1);
+        decoded_count += 1;
+        if copy != 0 {
+            return Ok(());
+        }
+        let frame = to_frame(yuv)?;
+        info.width = frame.width;
+        info.height = frame.height;
+        let index = info.frames;
+        info.frames += 1;
+        visit(VideoFrame {
+            index,
+            time: (ticks - first).max(0) as f64 / timescale,
+            frame,
+        })
+    };
     for id in 1..=sample_count {
         let Some(sample) = mp4
             .read_sample(track_id, id)
@@ -73,10 +181,13 @@ fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
             continue;
         };
         total_ticks += u64::from(sample.duration);
+        pending_times.push(Reverse(
+            sample.start_time as i64 + i64::from(sample.rendering_offset),
+        ));
         annex_b.clear();
         if id == 1 {
             annex_b.extend_from_slice(&prefix);
-            repeat = repeat_note(&sample.bytes, length_size).unwrap_or(1);
+            repeat = repeat_note(&sample.bytes, length_size).unwrap_or(1) as usize;
         }
         to_annex_b(&sample.bytes, length_size, &mut annex_b)
             .ok_or_else(|| damaged(shown, "a sample's NAL lengths are wrong"))?;
@@ -84,34 +195,20 @@ fn read_unguarded(bytes: &[u8], shown: &str) -> Result<Clip> {
             .decode(&annex_b)
             .map_err(|e| damaged(shown, &e.to_string()))?;
         if let Some(yuv) = decoded {
-            frames.push(to_frame(&yuv)?);
+            emit(&yuv, &mut pending_times, &mut info, repeat)?;
         }
     }
     for yuv in decoder
         .flush_remaining()
         .map_err(|e| damaged(shown, &e.to_string()))?
     {
-        frames.push(to_frame(&yuv)?);
+        emit(&yuv, &mut pending_times, &mut info, repeat)?;
     }
-    if frames.is_empty() {
+    if info.frames == 0 {
         return Err(damaged(shown, "no frame could be decoded"));
     }
-    let repeat = repeat as usize;
-    let shown_frames = if repeat > 1 && frames.len() % repeat == 0 {
-        frames = frames.into_iter().step_by(repeat).collect();
-        frames.len()
-    } else {
-        sample_count as usize
-    };
-    let seconds = total_ticks as f64 / f64::from(timescale.max(1));
-    let fps = fps_from_duration(seconds, shown_frames);
-    Ok(Clip {
-        frames,
-        fps,
-        looping: false,
-        pixel_art: false,
-        placement: Placement::default(),
-    })
+    info.seconds = total_ticks as f64 / timescale;
+    Ok(info)
 }
 
 /// The repeat count Kinema's writer noted among the first sample's NAL units.
@@ -183,5 +280,9 @@ mod tests {
         bytes.extend_from_slice(b"ftypisom\0\0\0\0");
         bytes.extend_from_slice(&[0xff; 64]);
         assert!(read(&bytes, "bad.mp4").is_err());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.mp4");
+        std::fs::write(&path, &bytes).expect("write");
+        assert!(visit_video(&path, &mut |_| Ok(())).is_err());
     }
 }

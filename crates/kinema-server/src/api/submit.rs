@@ -91,10 +91,12 @@ async fn resolve_image(state: &AppState, owner: &Owner, image: &str) -> ApiResul
         (status = 200, body = Accepted, description = "A task with this Idempotency-Key exists already"),
         (status = 400, body = crate::errors::ErrorBody, description = "Malformed JSON or header"),
         (status = 401, body = crate::errors::ErrorBody),
+        (status = 402, body = crate::errors::ErrorBody, description = "Over this token's spend limit for paid engines"),
         (status = 413, body = crate::errors::ErrorBody),
         (status = 415, body = crate::errors::ErrorBody),
         (status = 422, body = crate::errors::ErrorBody, description = "Impossible request; the message says why"),
         (status = 429, body = crate::errors::ErrorBody, description = "Too many unfinished tasks; see Retry-After"),
+        (status = 503, body = crate::errors::ErrorBody, description = "A paid engine this API server cannot price under its spend limit (its key is only on the workers)"),
     ))]
 pub async fn image_to_video(
     State(state): State<AppState>,
@@ -104,24 +106,33 @@ pub async fn image_to_video(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     let planned = plan(&req, &state.config)?;
+    crate::spend::check(&state, &owner, &req).await?;
     let inline_image = req.image.starts_with("data:");
     req.image = resolve_image(&state, &owner, &req.image).await?;
     let stored = serde_json::to_value(&req)
         .map_err(|e| ApiError::internal(format!("cannot store the request: {e}")))?;
     let id = new_id(TASK)?;
-    let submitted = state
-        .store
-        .submit(
-            NewTask {
-                id: &id,
-                owner: &owner.0,
-                engine: &planned.engine,
-                idempotency_key: key.as_deref(),
-                request: &stored,
-            },
-            state.config.quota,
-        )
-        .await?;
+    let submitted = {
+        // Checked again under the lock: concurrent submits to this server cannot share
+        // the last dollar.
+        let _one_at_a_time = crate::spend::SUBMITTING.lock().await;
+        if key.is_none() {
+            crate::spend::check(&state, &owner, &req).await?;
+        }
+        state
+            .store
+            .submit(
+                NewTask {
+                    id: &id,
+                    owner: &owner.0,
+                    engine: &planned.engine,
+                    idempotency_key: key.as_deref(),
+                    request: &stored,
+                },
+                state.config.quota,
+            )
+            .await?
+    };
     match submitted {
         Submitted::Created(task) => {
             state.queue.notify();

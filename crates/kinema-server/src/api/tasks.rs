@@ -30,13 +30,29 @@ pub struct TaskBody {
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
     pub outputs: Vec<OutputFile>,
+    /// How the prompt was read, once rendered (`hurt → die (12 + 12 frames)`), as
+    /// `kinema generate` prints it; null for action sets (each output has its own) and
+    /// before the task is done.
+    #[serde(default)]
+    pub reading: Option<String>,
     pub error: Option<ErrorDetail>,
     /// Runs started so far: more than 1 after a crash, an expired lease or a transient
     /// failure; the task fails once its server's attempt limit is used up.
     pub attempts: u32,
+    /// Paid engines: the video service's tasks this task submitted (provider, model, the
+    /// provider's task id, state, estimated cost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub provider_tasks: Vec<serde_json::Value>,
 }
 
 pub fn task_body(t: &TaskRow) -> TaskBody {
+    let outputs: Vec<OutputFile> = serde_json::from_value(t.outputs.clone()).unwrap_or_default();
+    let reading = if t.request.get("prompt").is_some_and(|p| p.is_string()) {
+        outputs.iter().find_map(|o| o.reading.clone())
+    } else {
+        None
+    };
     TaskBody {
         id: t.id.clone(),
         status: t.status,
@@ -46,10 +62,25 @@ pub fn task_body(t: &TaskRow) -> TaskBody {
         started_at: t.started_at.map(rfc3339),
         finished_at: t.finished_at.map(rfc3339),
         request: t.request.clone(),
-        outputs: serde_json::from_value(t.outputs.clone()).unwrap_or_default(),
+        outputs,
+        reading,
         error: t.error.clone().and_then(|e| serde_json::from_value(e).ok()),
         attempts: t.attempts,
+        provider_tasks: Vec::new(),
     }
+}
+
+/// [`task_body`] with the video-service tasks the task submitted, from its journal.
+pub fn task_view(state: &AppState, t: &TaskRow) -> TaskBody {
+    let mut body = task_body(t);
+    let journal = kinema_jobs::FileJournal::new(state.data.provider_journal(&t.id));
+    if let Ok(tasks) = journal.all() {
+        body.provider_tasks = tasks
+            .values()
+            .filter_map(|p| serde_json::to_value(p).ok())
+            .collect();
+    }
+    body
 }
 
 /// Loads `owner`'s task `id`; any other task, or a malformed id, is simply not found.
@@ -74,7 +105,10 @@ pub async fn get_task(
     Extension(owner): Extension<Owner>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskBody>> {
-    Ok(Json(task_body(&owned_task(&state, &owner, &id).await?)))
+    Ok(Json(task_view(
+        &state,
+        &owned_task(&state, &owner, &id).await?,
+    )))
 }
 
 /// Cancel a pending or running task.
@@ -105,7 +139,7 @@ pub async fn cancel_task(
                 state.queue.cancel_running(&id);
             }
             state.queue.publish_change(&id);
-            Ok(Json(task_body(&task)))
+            Ok(Json(task_view(&state, &task)))
         }
     }
 }
@@ -179,7 +213,7 @@ pub async fn list_tasks(
         .list(&owner.0, status, before, limit as usize)
         .await?;
     Ok(Json(TaskPage {
-        tasks: rows.iter().map(task_body).collect(),
+        tasks: rows.iter().map(|t| task_view(&state, t)).collect(),
         next_cursor: next.map(|n| format!("c{n}")),
     }))
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kinema_core::{Error, ErrorKind, Result};
-use kinema_jobs::batch::{run_batch, BatchEvent, BatchOptions, JobResult, JobStatus, Manifest};
+use kinema_jobs::batch::{
+    estimate_batch, run_batch, BatchEvent, BatchOptions, JobResult, JobStatus, Manifest,
+};
 
 use crate::cli::BatchArgs;
 
@@ -17,6 +19,10 @@ pub fn run(args: BatchArgs) -> Result<()> {
         force: args.force,
         jobs: args.jobs.map_or(0, |n| n as usize),
     };
+    if let Some(cost) = estimate_batch(&manifest, &opts)? {
+        kinema_jobs::install_ctrl_c_handler()?;
+        crate::commands::consent(&args.cost)(&cost)?;
+    }
     let ui = Ui::new(std::io::stderr().is_terminal());
     let summary = run_batch(&manifest, &opts, &|e| ui.event(e));
     ui.finish();

@@ -87,6 +87,9 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
             decode_chunk: args.svd.decode_chunk,
             image_guidance: args.opensora.image_guidance,
             motion_score: args.opensora.motion_score,
+            quality: args.quality.clone(),
+            last_image: args.last_image.clone(),
+            journal: None,
         },
         what,
         spec: ClipSpec {
@@ -127,8 +130,14 @@ pub fn export_request(values: &[String]) -> Result<ExportRequest> {
 
 pub fn run(args: GenerateArgs) -> Result<()> {
     let request = request(&args)?;
+    if kinema_jobs::is_service_engine(&request.engine) {
+        kinema_jobs::install_ctrl_c_handler()?;
+    }
     let bar = Bar::new();
-    let report = kinema_jobs::run(&request, &|p| bar.update(p));
+    let consent = crate::commands::consent(&args.cost);
+    let report = kinema_jobs::run_with(&request, &|p| bar.update(p), &mut |cost| {
+        bar.suspend(|| consent(cost))
+    });
     bar.finish();
     let report = report?;
     if args.json {
@@ -136,6 +145,9 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             .map_err(|e| Error::internal("could not serialise the summary").with_source(e))?;
         println!("{text}");
     } else {
+        for line in report.reading_lines() {
+            eprintln!("{line}");
+        }
         for w in &report.outputs {
             eprintln!(
                 "wrote {} ({} frames, {}x{})",

@@ -20,6 +20,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .transpose()?;
     apply_backend(&mut config, &args.backend)?;
     config.presign = args.presign.then(|| Duration::from_secs(args.presign_ttl));
+    config.spend_limit_usd = args.spend_limit;
     // `main` is synchronous; this builds the async runtime and blocks until Ctrl-C.
     kinema_server::serve_blocking(config)
 }

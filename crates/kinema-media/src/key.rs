@@ -1,6 +1,8 @@
 //! Chroma keying: video models make opaque frames, game sprites need alpha. The character is
 //! composed on a flat key colour far from its own colours, and the generated frames are keyed
-//! back to alpha by colour distance.
+//! back to alpha by colour distance. Shared by every engine that renders through an opaque
+//! video model (`wan` locally, the remote services of `kinema-providers`), so all of them key
+//! the same way.
 //!
 //! - **Choosing the key**: among pure green, magenta, blue, cyan, red and yellow, the one whose
 //!   distance (CIE76 ΔE in L\*a\*b\*, D65) to the sprite's visible pixels is largest at the 1st
@@ -44,7 +46,7 @@ pub struct ChromaKey {
 /// sRGB byte → CIE L\*a\*b\* (D65), the same conversion matting uses, as an array for the
 /// keyer's arithmetic.
 pub fn lab(rgb: [u8; 3]) -> [f32; 3] {
-    let c = kinema_media::srgb_to_lab(rgb);
+    let c = crate::srgb_to_lab(rgb);
     [c.l, c.a, c.b]
 }
 
@@ -54,12 +56,19 @@ fn delta_e(a: [f32; 3], b: [f32; 3]) -> f32 {
 
 /// Picks the key colour farthest from the sprite's visible colours.
 pub fn choose_key(sprite: &Frame) -> ChromaKey {
-    let visible: Vec<[f32; 3]> = sprite
-        .rgba
-        .chunks_exact(4)
-        .filter(|p| p[3] >= 128)
-        .map(|p| lab([p[0], p[1], p[2]]))
-        .collect();
+    choose_key_for(&[sprite])
+}
+
+/// Picks one key colour for several pictures that share a canvas (a first and a last
+/// frame): the candidate farthest from the visible colours of all of them.
+pub fn choose_key_for(sprites: &[&Frame]) -> ChromaKey {
+    let visible_pixels = || {
+        sprites
+            .iter()
+            .flat_map(|s| s.rgba.chunks_exact(4))
+            .filter(|p| p[3] >= 128)
+    };
+    let visible: Vec<[f32; 3]> = visible_pixels().map(|p| lab([p[0], p[1], p[2]])).collect();
     let mut best = (KEY_CANDIDATES[0], -1.0f32);
     for key in KEY_CANDIDATES {
         let k = lab(key);
@@ -77,10 +86,7 @@ pub fn choose_key(sprite: &Frame) -> ChromaKey {
     let separation = best.1.min(200.0);
     let outer = (separation * 0.5).clamp(4.0, 40.0);
     let kf = best.0.map(|c| c as f32);
-    let mut rgb_d: Vec<f32> = sprite
-        .rgba
-        .chunks_exact(4)
-        .filter(|p| p[3] >= 128)
+    let mut rgb_d: Vec<f32> = visible_pixels()
         .map(|p| rgb_distance([p[0], p[1], p[2]], kf))
         .collect();
     let rgb_separation = if rgb_d.is_empty() {
@@ -184,6 +190,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn one_key_for_two_pictures_avoids_both() {
+        let green = sprite();
+        let magenta = Frame::filled(8, 8, [250, 10, 240, 255]);
+        let key = choose_key_for(&[&green, &magenta]);
+        assert_ne!(key.rgb, [0, 255, 0]);
+        assert_ne!(key.rgb, [255, 0, 255]);
+        assert_eq!(choose_key_for(&[&green]), choose_key(&green));
     }
 
     #[test]
