@@ -21,6 +21,12 @@ for Kinema's engine and CLI tests:
         --out crates/kinema-diffusion/tests/models/wan-tiny-i2v
     python tools/reference/make_tiny_model.py --variant svd \
         --out crates/kinema-diffusion/tests/models/tiny-svd
+    python tools/reference/make_tiny_model.py --variant opensora --opensora-src ~/src/Open-Sora \
+        --out crates/kinema-diffusion/tests/models/tiny-opensora
+
+- `--variant opensora`: an Open-Sora 2.0 folder as hpcai-tech/Open-Sora-v2 ships it (see
+  make_tiny_opensora.py); it needs Open-Sora's source at the pinned commit
+  (`--opensora-src`, as for opensora_reference.py) because the MMDiT is built by its code.
 
 The networks have the real architecture at toy widths (the transformer and VAE configs of
 diffusers' fast test tests/pipelines/wan/test_wan_22_image_to_video.py, a 2-layer umT5 with
@@ -155,9 +161,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder to (re)create")
-    parser.add_argument("--variant", choices=["ti2v", "i2v", "svd"], default="ti2v")
+    parser.add_argument("--variant", choices=["ti2v", "i2v", "svd", "opensora"], default="ti2v")
+    parser.add_argument("--opensora-src", help="Open-Sora checkout at the pinned commit "
+                        "(--variant opensora only)")
     args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    if args.variant == "opensora":
+        from make_tiny_opensora import build_opensora
+
+        if not args.opensora_src:
+            parser.error("--variant opensora needs --opensora-src (Open-Sora at "
+                         "7ad6a96a135feb81f755c84fb391818718f6beb2)")
+        return report_size(build_opensora(args.out, args.opensora_src))
     if args.variant == "svd":
         from make_svd_fixtures import _half_pipeline
 

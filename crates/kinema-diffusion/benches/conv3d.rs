@@ -13,6 +13,8 @@
 //! - `gemm`: one candle f32 matmul with the same M×K×N as the convolution, i.e. the ceiling
 //!   any im2col + GEMM design could reach on this machine.
 
+mod common;
+
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
@@ -79,16 +81,7 @@ fn best_of(iters: usize, mut f: impl FnMut() -> candle_core::Result<Tensor>) -> 
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    if std::env::var("RAYON_NUM_THREADS").is_err() {
-        std::env::set_var("RAYON_NUM_THREADS", "2");
-    }
-    let args: Vec<String> = std::env::args().collect();
-    let iters: usize = args
-        .iter()
-        .position(|a| a == "--iters")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let iters = common::threads_and_iters(3);
     let dev = Device::Cpu;
     println!(
         "threads={} iters={iters} (best of)",

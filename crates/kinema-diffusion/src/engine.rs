@@ -1,6 +1,7 @@
 //! The diffusion engines: `wan` (here) — a character image and a prompt → a clip, with
-//! Wan2.2 TI2V-5B or a Wan2.1 I2V checkpoint (diffusers layout) on candle — and `svd`
-//! ([`SvdEngine`], Stable Video Diffusion). Both share the layout and keying below.
+//! Wan2.2 TI2V-5B or a Wan2.1 I2V checkpoint (diffusers layout) on candle — `svd`
+//! ([`SvdEngine`], Stable Video Diffusion) and `opensora` ([`OpenSoraEngine`], Open-Sora
+//! 2.0 i2v). All share the layout and keying below.
 //!
 //! Per request: plan the layout ([`layout`]), compose the sprite on a key colour ([`kinema_media::key`]),
 //! estimate memory and refuse what will not fit, encode the prompt and the negative prompt
@@ -14,6 +15,10 @@
 //! `4k + 1`, generated, and the clip keeps the first `ClipSpec.frames` of them.
 
 mod layout;
+mod opensora;
+pub mod opensora_folder;
+mod opensora_settings;
+mod report;
 mod settings;
 mod svd;
 mod svd_settings;
@@ -21,6 +26,12 @@ mod svd_settings;
 pub use crate::pipelines::image::Filter;
 pub use kinema_media::key::{choose_key, compose, key_out, lab, ChromaKey, KEY_CANDIDATES};
 pub use layout::{plan, Layout, MARGIN};
+pub use opensora::OpenSoraEngine;
+pub use opensora_settings::{
+    OpenSoraSettings, DEFAULT_MOTION_SCORE, MAX_FRAMES as OPENSORA_MAX_FRAMES,
+    OPENSORA_DEFAULT_MODEL,
+};
+use report::{keyed_generation, memory_report};
 pub use settings::{dtype_label, parse_dtype, DeviceChoice, WanSettings, WAN_NEGATIVE_PROMPT};
 pub use svd::{MotionReader, PromptMotion, SvdEngine};
 pub use svd_settings::{
@@ -32,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use kinema_core::{Clip, Engine, Error, Frame, Generation, Job, Progress, Result};
+use kinema_core::{Engine, Error, Frame, Generation, Job, Progress, Result};
 use serde_json::json;
 
 use crate::models::clip_vision::ClipVisionEncoder;
@@ -339,22 +350,8 @@ impl Engine for WanEngine {
         let post_ms = t3.elapsed().as_millis();
 
         let mut understood = self.settings_json(job.prompt);
-        understood["seed"] = json!(spec.seed);
         understood["frames"] = json!({"requested": spec.frames, "generated": frames});
-        understood["size"] = json!({
-            "model": [layout.model_width, layout.model_height],
-            "clip": [layout.clip_width, layout.clip_height],
-            "scale": layout.scale,
-        });
-        understood["key_colour"] = json!(key);
-        understood["looping"] = json!({"requested": spec.looping, "enforced": false});
-        understood["memory"] = json!({
-            "estimated_peak_bytes": estimate.peak(),
-            "estimate": estimate,
-            "available_bytes": available,
-            "measured_peak_rss_bytes": memory::peak_resident_memory(),
-            "gpu_checked": false,
-        });
+        understood["memory"] = memory_report(&estimate, estimate.peak(), available);
         understood["timings_ms"] = json!({
             "text_encoder": text_ms,
             "image_encoder": image_ms,
@@ -364,18 +361,9 @@ impl Engine for WanEngine {
             "keying": post_ms,
             "total": started.elapsed().as_millis(),
         });
-        Ok(Generation {
-            clip: Clip {
-                frames: frames_out,
-                fps: spec.fps,
-                looping: false,
-                pixel_art: character.pixel_art,
-                placement: layout.placement,
-            },
-            understood,
-            // Pixels only: no skeleton to say where the body is.
-            gameplay: None,
-        })
+        Ok(keyed_generation(
+            frames_out, character, spec, &layout, &key, understood,
+        ))
     }
 }
 

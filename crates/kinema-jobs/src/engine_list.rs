@@ -67,46 +67,32 @@ fn status(name: &str) -> EngineStatus {
             usd_per_second_from: 0.0,
             models: Vec::new(),
         },
-        "wan" => {
-            let pulled = kinema_models::resolve(kinema_models::DEFAULT_MODEL, None);
-            EngineStatus {
-                name: name.into(),
-                kind: "local",
-                description: format!(
-                    "Wan2.2 TI2V-5B latent video diffusion on this machine's CPU or GPU; follows free text (default model {}).",
-                    kinema_models::DEFAULT_MODEL
-                ),
-                available: pulled.is_ok(),
-                unavailable: pulled.err().map(|e| {
-                    format!("{}; {}", e.message, e.hint.unwrap_or_default())
-                }),
-                capabilities: Capabilities {
-                    free_text: true,
-                    max_seconds: f64::from(kinema_diffusion::engine::MAX_FRAMES) / 24.0,
-                    alpha: "keyed",
-                    looping: "none",
-                    last_image: false,
-                    negative_prompt: true,
-                    seed: true,
-                },
-                usd_per_second_from: 0.0,
-                models: Vec::new(),
-            }
-        }
+        "wan" => local_status(
+            name,
+            kinema_models::DEFAULT_MODEL,
+            format!(
+                "Wan2.2 TI2V-5B latent video diffusion on this machine's CPU or GPU; follows free text (default model {}).",
+                kinema_models::DEFAULT_MODEL
+            ),
+            Capabilities {
+                free_text: true,
+                max_seconds: f64::from(kinema_diffusion::engine::MAX_FRAMES) / 24.0,
+                alpha: "keyed",
+                looping: "none",
+                last_image: false,
+                negative_prompt: true,
+                seed: true,
+            },
+        ),
         "svd" => {
             use kinema_diffusion::engine::SVD_DEFAULT_MODEL;
-            let pulled = kinema_models::resolve(SVD_DEFAULT_MODEL, None);
-            EngineStatus {
-                name: name.into(),
-                kind: "local",
-                description: format!(
+            local_status(
+                name,
+                SVD_DEFAULT_MODEL,
+                format!(
                     "Stable Video Diffusion image-to-video on this machine's CPU or GPU; the prompt only sets its motion strength and frame rate (default model {SVD_DEFAULT_MODEL})."
                 ),
-                available: pulled.is_ok(),
-                unavailable: pulled.err().map(|e| {
-                    format!("{}; {}", e.message, e.hint.unwrap_or_default())
-                }),
-                capabilities: Capabilities {
+                Capabilities {
                     free_text: false,
                     max_seconds: f64::from(kinema_diffusion::engine::SVD_MAX_FRAMES) / 7.0,
                     alpha: "keyed",
@@ -115,11 +101,50 @@ fn status(name: &str) -> EngineStatus {
                     negative_prompt: false,
                     seed: true,
                 },
-                usd_per_second_from: 0.0,
-                models: Vec::new(),
-            }
+            )
+        }
+        "opensora" => {
+            use kinema_diffusion::engine::{OPENSORA_DEFAULT_MODEL, OPENSORA_MAX_FRAMES};
+            local_status(
+                name,
+                OPENSORA_DEFAULT_MODEL,
+                format!(
+                    "Open-Sora 2.0 (11B MMDiT) image-to-video; follows free text with a motion score; needs a large GPU (23.8 GB of bf16 weights) (default model {OPENSORA_DEFAULT_MODEL})."
+                ),
+                Capabilities {
+                    free_text: true,
+                    max_seconds: f64::from(OPENSORA_MAX_FRAMES) / 24.0,
+                    alpha: "keyed",
+                    looping: "none",
+                    last_image: false,
+                    negative_prompt: false,
+                    seed: true,
+                },
+            )
         }
         _ => provider_status(name),
+    }
+}
+
+/// A local diffusion engine: available when its default model resolves (pulled, complete).
+fn local_status(
+    name: &str,
+    model: &str,
+    description: String,
+    capabilities: Capabilities,
+) -> EngineStatus {
+    let pulled = kinema_models::resolve(model, None);
+    EngineStatus {
+        name: name.into(),
+        kind: "local",
+        description,
+        available: pulled.is_ok(),
+        unavailable: pulled
+            .err()
+            .map(|e| format!("{}; {}", e.message, e.hint.unwrap_or_default())),
+        capabilities,
+        usd_per_second_from: 0.0,
+        models: Vec::new(),
     }
 }
 
@@ -212,6 +237,9 @@ mod tests {
         assert_eq!(runway.usd_per_second_from, 0.05);
         assert_eq!(runway.capabilities.looping, "trimmed");
         assert!(runway.models.iter().any(|m| m.name == "gen4_turbo"));
+        let opensora = list.iter().find(|e| e.name == "opensora").unwrap();
+        assert_eq!(opensora.kind, "local");
+        assert!(opensora.description.contains("large GPU"));
         let luma = list.iter().find(|e| e.name == "luma").unwrap();
         assert_eq!(luma.capabilities.looping, "provider");
         if !luma.available {

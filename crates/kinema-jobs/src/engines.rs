@@ -8,7 +8,7 @@ use kinema_rig::MotionLibrary;
 
 /// Engine names accepted by `--engine`, in the order they are listed to users: Kinema's
 /// own engines, then the video services of `kinema-providers`.
-pub const ENGINE_NAMES: &[&str] = &["rig", "wan", "svd", "runway", "luma", "kling"];
+pub const ENGINE_NAMES: &[&str] = &["rig", "wan", "svd", "opensora", "runway", "luma", "kling"];
 
 /// Settings a front end may pass to an engine. Each engine reads the ones it understands
 /// and refuses, by name, the ones that make no sense for it, so a user who sets
@@ -48,6 +48,10 @@ pub struct EngineOptions {
     pub max_guidance: Option<f32>,
     /// svd: frames the VAE decodes at once.
     pub decode_chunk: Option<u32>,
+    /// opensora: image guidance scale (how closely the clip keeps to the picture).
+    pub image_guidance: Option<f32>,
+    /// opensora: the motion score (1–7) appended to the prompt.
+    pub motion_score: Option<u32>,
     /// Provider engines: Luma's resolution or Kling's mode.
     pub quality: Option<String>,
     /// Provider engines: a picture of the last pose (first+last frame models).
@@ -72,6 +76,7 @@ impl EngineOptions {
         ];
         let mut given = set_flags(&flags);
         given.extend(crate::svd::svd_only_flags(self));
+        given.extend(crate::opensora::opensora_only_flags(self));
         given
     }
 
@@ -93,7 +98,7 @@ fn set_flags(flags: &[(&'static str, bool)]) -> Vec<&'static str> {
 }
 
 /// "X only applies to …" / "X, Y only apply to …".
-fn only_apply(given: &[&str], to: &str, engine: &str, hint: &str) -> Error {
+pub(crate) fn only_apply(given: &[&str], to: &str, engine: &str, hint: &str) -> Error {
     Error::invalid(
         format!(
             "{} only appl{} to {to}, not to `{engine}`",
@@ -131,6 +136,7 @@ pub fn build_engine(name: &str, options: &EngineOptions) -> Result<Box<dyn Engin
         }
         "wan" => build_wan(options),
         "svd" => crate::svd::build_svd(options),
+        "opensora" => crate::opensora::build_opensora(options),
         name if kinema_providers::is_provider(name) => build_provider(name, options),
         other => Err(Error::invalid(
             format!("unknown engine `{other}`"),
@@ -170,6 +176,15 @@ fn build_wan(options: &EngineOptions) -> Result<Box<dyn Engine>> {
         return Err(Error::invalid(
             "--motions only applies to the `rig` engine, not to `wan`",
             "drop --motions, or use --engine rig (wan reads the prompt as free text)",
+        ));
+    }
+    let opensora_only = crate::opensora::opensora_only_flags(options);
+    if !opensora_only.is_empty() {
+        return Err(only_apply(
+            &opensora_only,
+            "the `opensora` engine",
+            "wan",
+            "drop them, or use --engine opensora",
         ));
     }
     let svd_only = crate::svd::svd_only_flags(options);
@@ -327,6 +342,10 @@ mod tests {
             .join("../kinema-diffusion/tests/models/tiny-svd")
             .display()
             .to_string();
+        let tiny_opensora = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../kinema-diffusion/tests/models/tiny-opensora")
+            .display()
+            .to_string();
         for name in ENGINE_NAMES {
             if kinema_providers::is_provider(name) {
                 kinema_providers::testing::FakeProvider::shared(match *name {
@@ -344,6 +363,10 @@ mod tests {
                     model: Some(tiny_svd.clone()),
                     ..Default::default()
                 },
+                "opensora" => EngineOptions {
+                    model: Some(tiny_opensora.clone()),
+                    ..Default::default()
+                },
                 _ => EngineOptions::default(),
             };
             assert_eq!(build_engine(name, &options).unwrap().name(), *name);
@@ -351,7 +374,7 @@ mod tests {
         let err = engine_by_name("sora").err().unwrap();
         assert!(
             err.to_string()
-                .contains("available engines: rig, wan, svd, runway, luma, kling"),
+                .contains("available engines: rig, wan, svd, opensora, runway, luma, kling"),
             "{err}"
         );
     }
@@ -373,6 +396,12 @@ mod tests {
         let hint = err.hint.clone().unwrap_or_default();
         assert!(
             hint.contains("kinema models pull stabilityai/stable-video-diffusion-img2vid-xt"),
+            "{err:?}"
+        );
+        let err = engine_by_name("opensora").err().unwrap();
+        let hint = err.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains("kinema models pull hpcai-tech/Open-Sora-v2"),
             "{err:?}"
         );
         let options = EngineOptions {
@@ -443,6 +472,25 @@ mod tests {
         let err = build_engine("svd", &rig_flags).err().unwrap();
         assert!(err.message.contains("--motions"), "{err}");
         assert!(err.message.contains("--shift do not apply"), "{err}");
+        let opensora_flags = EngineOptions {
+            model: Some(".".into()),
+            motion_score: Some(5),
+            ..Default::default()
+        };
+        let err = build_engine("wan", &opensora_flags).err().unwrap();
+        assert!(
+            err.message
+                .contains("--motion-score only applies to the `opensora` engine"),
+            "{err}"
+        );
+        let err = build_engine("rig", &opensora_flags).err().unwrap();
+        assert!(err.message.contains("--motion-score"), "{err}");
+        let err = build_engine("opensora", &svd_flags).err().unwrap();
+        assert!(
+            err.message
+                .contains("--motion-bucket, --decode-chunk do not apply to the `opensora` engine"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod engine_list;
 mod engines;
 mod export;
 mod mocap;
+mod opensora;
 mod request;
 pub mod suggest;
 mod suite;

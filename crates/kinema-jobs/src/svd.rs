@@ -87,7 +87,7 @@ pub(crate) fn svd_only_flags(options: &EngineOptions) -> Vec<&'static str> {
 /// The `svd` engine from a model folder or a pulled hub id (default
 /// stabilityai/stable-video-diffusion-img2vid-xt); resolution never touches the network.
 pub(crate) fn build_svd(options: &EngineOptions) -> Result<Box<dyn Engine>> {
-    let not_for_svd: Vec<&str> = [
+    let mut not_for_svd: Vec<&str> = [
         ("--rig", options.rig.is_some()),
         (
             "--motions (svd reads prompts with the built-in motions)",
@@ -111,6 +111,7 @@ pub(crate) fn build_svd(options: &EngineOptions) -> Result<Box<dyn Engine>> {
     .into_iter()
     .filter_map(|(flag, set)| set.then_some(flag))
     .collect();
+    not_for_svd.extend(crate::opensora::opensora_only_flags(options));
     if !not_for_svd.is_empty() {
         return Err(Error::invalid(
             format!(

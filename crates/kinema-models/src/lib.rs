@@ -30,6 +30,7 @@ mod list;
 pub mod pattern;
 mod pipeline;
 mod pull;
+pub mod release;
 mod resolve;
 mod store;
 mod weights;

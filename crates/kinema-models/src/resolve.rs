@@ -9,10 +9,12 @@ use crate::layout;
 use crate::pipeline::{self, MODEL_INDEX};
 use crate::store::{check_revision, RepoId, Store};
 
-/// A model ready to load: a diffusers pipeline folder and where it came from.
+/// A model ready to load: a diffusers pipeline folder (or a release folder an engine reads
+/// as is, see [`crate::release`]) and where it came from.
 #[derive(Clone, Debug, Serialize)]
 pub struct ResolvedModel {
-    /// The folder holding `model_index.json` and one subfolder per component.
+    /// The folder holding `model_index.json` and one subfolder per component, or an
+    /// Open-Sora 2.0 release.
     pub dir: PathBuf,
     pub source: ModelSource,
 }
@@ -64,7 +66,16 @@ impl Store {
         let located = self.locate(&repo, revision)?;
         let status = layout::snapshot_status(&located.repo_dir, &located.commit);
         let command = pull_command(&repo, revision);
-        if !status.pipeline {
+        if crate::release::is_open_sora(&located.snapshot) {
+            let missing = crate::release::open_sora_missing(&located.snapshot);
+            if !missing.is_empty() {
+                return Err(Error::model(format!(
+                    "the cached {repo} is not a complete Open-Sora 2.0 release: {} missing",
+                    summarize(&missing)
+                ))
+                .with_hint(crate::release::open_sora_hint(&located.snapshot, &missing)));
+            }
+        } else if !status.pipeline {
             return Err(Error::model(format!(
                 "the cached {repo} has no {MODEL_INDEX}: it is not a diffusers pipeline, or its \
                  pull was interrupted"
@@ -129,6 +140,22 @@ fn resolve_folder(path: &Path) -> Result<ResolvedModel> {
             format!("{} is a file, not a model folder", path.display()),
             "give the folder that holds model_index.json",
         ));
+    }
+    if crate::release::is_open_sora(path) {
+        let missing = crate::release::open_sora_missing(path);
+        if !missing.is_empty() {
+            return Err(Error::model(format!(
+                "the Open-Sora 2.0 folder {} is incomplete: {} missing",
+                path.display(),
+                summarize(&missing)
+            ))
+            .with_hint(crate::release::open_sora_hint(path, &missing)));
+        }
+        let dir = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        return Ok(ResolvedModel {
+            dir,
+            source: ModelSource::Local,
+        });
     }
     if !path.join(MODEL_INDEX).is_file() {
         return Err(Error::model(format!(

@@ -24,7 +24,10 @@ async fn engines_say_which_can_run_here_with_capabilities_and_prices() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["rig", "wan", "svd", "runway", "luma", "kling"]);
+    assert_eq!(
+        names,
+        ["rig", "wan", "svd", "opensora", "runway", "luma", "kling"]
+    );
     let runway = engines.iter().find(|e| e["name"] == "runway").unwrap();
     assert_eq!(runway["kind"], "service");
     assert_eq!(

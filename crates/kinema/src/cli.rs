@@ -56,6 +56,7 @@ pub enum Command {
   kinema generate --image hero.png --motions samples/motions --prompt \"prowls then waves\" --out prowl.gif
   kinema generate --image photo.jpg --box 120,40,200,380 --prompt wave --out wave.gif   # point at the character
   kinema generate --engine svd --image hero.png --prompt \"runs\" --frames 25 --fps 7 --out run.png
+  kinema generate --engine opensora --device cuda --image hero.png --prompt \"waves\" --frames 33 --out wave.png
   kinema generate --image hero.png --actions idle,walk,attack --export spine,godot hero-rig/
   kinema generate --image hero.png --bvh walk.bvh --out walk.gif      # motion capture
   kinema generate --engine runway --image hero.png --prompt \"swings a sword\" --out swing.png --max-cost 1
@@ -97,10 +98,10 @@ pub struct GenerateArgs {
     #[arg(long, num_args = 2, value_names = ["FORMATS", "DIR"])]
     pub export: Option<Vec<String>>,
 
-    /// Which engine renders the clip: rig, wan, svd, or a video service (runway, luma,
+    /// Which engine renders the clip: rig, wan, svd, opensora, or a video service (runway, luma,
     /// kling; see `kinema engines` and docs/PROVIDERS.md).
     #[arg(long, default_value = kinema_jobs::defaults::ENGINE,
-          value_parser = ["rig", "wan", "svd", "runway", "luma", "kling"])]
+          value_parser = ["rig", "wan", "svd", "opensora", "runway", "luma", "kling"])]
     pub engine: String,
 
     /// Number of frames [default: 2 s worth at --fps].
@@ -189,18 +190,20 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// wan and svd engines: a diffusers model folder, or a Hugging Face id already fetched
-    /// with `kinema models pull` [default: Wan-AI/Wan2.2-TI2V-5B-Diffusers for wan (Wan2.1
-    /// I2V checkpoints work too), stabilityai/stable-video-diffusion-img2vid-xt for svd].
+    /// Diffusion engines: a model folder, or a Hugging Face id already fetched with `kinema
+    /// models pull` [default: Wan-AI/Wan2.2-TI2V-5B-Diffusers for wan (Wan2.1 I2V
+    /// checkpoints work too), stabilityai/stable-video-diffusion-img2vid-xt for svd,
+    /// hpcai-tech/Open-Sora-v2 for opensora (its release layout, docs/OPENSORA.md)].
     /// runway/luma/kling: the service's model (`kinema engines` lists them).
     #[arg(long, value_name = "DIR_OR_HUB_ID_OR_MODEL")]
     pub model: Option<String>,
 
-    /// wan and svd engines: denoising steps [default: 50 for wan, 25 for svd].
+    /// Diffusion engines: denoising steps [default: 50 for wan and opensora, 25 for svd].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub steps: Option<u32>,
 
-    /// wan engine only: classifier-free guidance scale; 1 turns it off [default: 5.0].
+    /// wan and opensora engines: (text) guidance scale; 1 turns it off for wan [default:
+    /// 5.0 for wan, 7.5 for opensora].
     #[arg(long, value_name = "F")]
     pub guidance: Option<f32>,
 
@@ -225,22 +228,40 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub cost: CostArgs,
 
-    /// wan and svd engines: cpu, cuda or cuda:N [default: cpu].
+    /// Diffusion engines: cpu, cuda or cuda:N [default: cpu]. Open-Sora 2.0 (11B) needs a
+    /// large GPU: its weights alone are 23.8 GB in bf16.
     #[arg(long, value_name = "cpu|cuda[:N]")]
     pub device: Option<String>,
 
-    /// wan and svd engines: weight precision [default: f32 on cpu, bf16 on cuda].
+    /// Diffusion engines: weight precision [default: f32 on cpu, bf16 on cuda].
     #[arg(long, value_name = "f32|bf16|f16", value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
 
-    /// wan and svd engines: longer side of the picture the model generates, in pixels; the
+    /// Diffusion engines: longer side of the picture the model generates, in pixels; the
     /// clip is brought back to the character's own scale [default: 704 for wan, the model's
-    /// training size for svd (768 for SVD-XT)].
+    /// training size for svd (768 for SVD-XT), 256 for opensora].
     #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(32..=4096))]
     pub resolution: Option<u32>,
 
     #[command(flatten)]
     pub svd: SvdArgs,
+
+    #[command(flatten)]
+    pub opensora: OpenSoraArgs,
+}
+
+/// Open-Sora 2.0's own conditions (`--engine opensora`).
+#[derive(Args, Debug)]
+pub struct OpenSoraArgs {
+    /// opensora engine only: image guidance scale, how closely the clip keeps to the picture
+    /// [default: 3.0].
+    #[arg(long, value_name = "F")]
+    pub image_guidance: Option<f32>,
+
+    /// opensora engine only: the "N motion score." the prompt gets, 1 (still) to 7 (lively)
+    /// [default: 4].
+    #[arg(long, value_name = "1-7", value_parser = clap::value_parser!(u32).range(1..=7))]
+    pub motion_score: Option<u32>,
 }
 
 /// Stable Video Diffusion's conditioning (`--engine svd`).

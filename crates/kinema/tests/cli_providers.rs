@@ -320,7 +320,10 @@ fn engines_lists_every_engine_with_what_it_needs() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["rig", "wan", "svd", "runway", "luma", "kling"]);
+    assert_eq!(
+        names,
+        ["rig", "wan", "svd", "opensora", "runway", "luma", "kling"]
+    );
     let by_name = |n: &str| {
         list.as_array()
             .unwrap()

@@ -53,6 +53,15 @@ impl DeviceChoice {
         }
     }
 
+    /// The precision used when none is asked for: f32 on the CPU (where bf16 is slow and
+    /// lossy), bf16 on CUDA.
+    pub fn default_dtype(self) -> DType {
+        match self {
+            DeviceChoice::Cpu => DType::F32,
+            DeviceChoice::Cuda(_) => DType::BF16,
+        }
+    }
+
     pub fn label(self) -> String {
         match self {
             DeviceChoice::Cpu => "cpu".into(),
@@ -159,10 +168,7 @@ impl WanSettings {
 
     /// The dtype actually used.
     pub fn effective_dtype(&self) -> DType {
-        self.dtype.unwrap_or(match self.device {
-            DeviceChoice::Cpu => DType::F32,
-            DeviceChoice::Cuda(_) => DType::BF16,
-        })
+        self.dtype.unwrap_or(self.device.default_dtype())
     }
 
     pub fn negative_prompt(&self) -> &str {

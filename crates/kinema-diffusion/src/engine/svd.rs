@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use kinema_core::{Clip, Engine, Error, Generation, Job, Progress, Result};
+use kinema_core::{Engine, Error, Generation, Job, Progress, Result};
 use serde::Serialize;
 use serde_json::json;
 
+use super::report::{keyed_generation, memory_report};
 use super::settings::dtype_label;
 use super::svd_settings::{SvdSettings, DEFAULT_FPS_ID, DEFAULT_MOTION_BUCKET, MAX_FRAMES};
 use super::{choose_key, compose_canvas, finish_frames, plan, Filter};
@@ -263,24 +264,10 @@ impl Engine for SvdEngine {
         stage("keying", 0, 1);
         let frames_out = finish_frames(video_to_frames(&video)?, frames, &layout, &key, filter);
         let mut understood = self.settings_json(job.prompt, &motion);
-        understood["seed"] = json!(spec.seed);
         understood["frames"] = json!({"requested": spec.frames, "generated": frames});
         understood["decode_chunk"] = json!(shape.decode_chunk);
-        understood["size"] = json!({
-            "model": [layout.model_width, layout.model_height],
-            "clip": [layout.clip_width, layout.clip_height],
-            "scale": layout.scale,
-        });
-        understood["key_colour"] = json!(key);
-        understood["looping"] = json!({"requested": spec.looping, "enforced": false});
-        understood["memory"] = json!({
-            "estimated_peak_bytes": estimate.peak(),
-            "peak_stage": estimate.peak_stage().0,
-            "estimate": estimate,
-            "available_bytes": available,
-            "measured_peak_rss_bytes": memory::peak_resident_memory(),
-            "gpu_checked": false,
-        });
+        understood["memory"] = memory_report(&estimate, estimate.peak(), available);
+        understood["memory"]["peak_stage"] = json!(estimate.peak_stage().0);
         let ms = |a: Instant, b: Instant| b.saturating_duration_since(a).as_millis();
         understood["timings_ms"] = json!({
             "encode": ms(times[0], times[1]),
@@ -288,17 +275,8 @@ impl Engine for SvdEngine {
             "vae_decode": ms(times[2], decoded),
             "total": started.elapsed().as_millis(),
         });
-        Ok(Generation {
-            clip: Clip {
-                frames: frames_out,
-                fps: spec.fps,
-                looping: false,
-                pixel_art: character.pixel_art,
-                placement: layout.placement,
-            },
-            understood,
-            // A diffusion model draws pixels, not a skeleton: no boxes or events to report.
-            gameplay: None,
-        })
+        Ok(keyed_generation(
+            frames_out, character, spec, &layout, &key, understood,
+        ))
     }
 }

@@ -119,10 +119,7 @@ impl SvdSettings {
 
     /// The dtype actually used.
     pub fn effective_dtype(&self) -> DType {
-        self.dtype.unwrap_or(match self.device {
-            DeviceChoice::Cpu => DType::F32,
-            DeviceChoice::Cuda(_) => DType::BF16,
-        })
+        self.dtype.unwrap_or(self.device.default_dtype())
     }
 }
 

@@ -128,8 +128,9 @@ impl ClipVisionConfig {
     }
 }
 
+/// The MLP activation of a CLIP tower (shared with the text tower in `clip_text`).
 #[derive(Clone, Copy, Debug)]
-enum Activation {
+pub(crate) enum Activation {
     /// Exact (erf) GELU: transformers' `gelu`.
     Gelu,
     /// `x·sigmoid(1.702·x)`: OpenAI CLIP's `quick_gelu`.
@@ -139,13 +140,13 @@ enum Activation {
 }
 
 impl Activation {
-    fn parse(name: &str) -> Result<Self> {
+    pub(crate) fn parse(name: &str) -> Result<Self> {
         match name {
             "gelu" => Ok(Activation::Gelu),
             "quick_gelu" => Ok(Activation::QuickGelu),
             "gelu_new" | "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
             other => Err(Error::unsupported(format!(
-                "CLIP vision: hidden_act `{other}` is not implemented"
+                "CLIP: hidden_act `{other}` is not implemented"
             ))
             .with_hint("supported: gelu, quick_gelu, gelu_new, gelu_pytorch_tanh")),
         }
@@ -160,7 +161,9 @@ impl Activation {
     }
 }
 
-struct EncoderLayer {
+/// One pre-norm transformer layer of a CLIP tower; the text tower reuses it with a causal
+/// mask, the vision tower without one.
+pub(crate) struct EncoderLayer {
     layer_norm1: LayerNorm,
     q: Linear,
     k: Linear,
@@ -184,7 +187,7 @@ pub struct ClipVisionEncoder {
     post_layernorm: Option<LayerNorm>,
 }
 
-fn layer_norm(vb: &VarBuilder, dim: usize, eps: f64) -> Result<LayerNorm> {
+pub(crate) fn layer_norm(vb: &VarBuilder, dim: usize, eps: f64) -> Result<LayerNorm> {
     Ok(LayerNorm::new(
         weights::get(vb, &[dim], "weight")?,
         weights::get(vb, &[dim], "bias")?,
@@ -232,18 +235,12 @@ impl ClipVisionEncoder {
         let pre_layrnorm = layer_norm(&vb.pp("pre_layrnorm"), d, eps)?;
         let mut layers = Vec::new();
         for i in 0..layer_count {
-            let l = vb.pp(format!("encoder.layers.{i}"));
-            let attn = l.pp("self_attn");
-            layers.push(EncoderLayer {
-                layer_norm1: layer_norm(&l.pp("layer_norm1"), d, eps)?,
-                q: linear(&attn.pp("q_proj"), d, d)?,
-                k: linear(&attn.pp("k_proj"), d, d)?,
-                v: linear(&attn.pp("v_proj"), d, d)?,
-                out: linear(&attn.pp("out_proj"), d, d)?,
-                layer_norm2: layer_norm(&l.pp("layer_norm2"), d, eps)?,
-                fc1: linear(&l.pp("mlp.fc1"), d, config.intermediate_size)?,
-                fc2: linear(&l.pp("mlp.fc2"), config.intermediate_size, d)?,
-            });
+            layers.push(EncoderLayer::load(
+                &vb.pp(format!("encoder.layers.{i}")),
+                d,
+                config.intermediate_size,
+                eps,
+            )?);
         }
         let post_layernorm = match depth {
             ClipDepth::Full => Some(layer_norm(&vb.pp("post_layernorm"), d, eps)?),
@@ -329,29 +326,57 @@ impl ClipVisionEncoder {
     }
 
     fn layer(&self, l: &EncoderLayer, x: &Tensor) -> candle_core::Result<Tensor> {
+        l.forward(x, self.config.num_attention_heads, self.activation, None)
+    }
+}
+
+impl EncoderLayer {
+    /// Loads `layer_norm{1,2}`, `self_attn.{q,k,v,out}_proj` and `mlp.fc{1,2}` under `l`.
+    pub(crate) fn load(l: &VarBuilder, d: usize, intermediate: usize, eps: f64) -> Result<Self> {
+        let attn = l.pp("self_attn");
+        Ok(EncoderLayer {
+            layer_norm1: layer_norm(&l.pp("layer_norm1"), d, eps)?,
+            q: linear(&attn.pp("q_proj"), d, d)?,
+            k: linear(&attn.pp("k_proj"), d, d)?,
+            v: linear(&attn.pp("v_proj"), d, d)?,
+            out: linear(&attn.pp("out_proj"), d, d)?,
+            layer_norm2: layer_norm(&l.pp("layer_norm2"), d, eps)?,
+            fc1: linear(&l.pp("mlp.fc1"), d, intermediate)?,
+            fc2: linear(&l.pp("mlp.fc2"), intermediate, d)?,
+        })
+    }
+
+    /// `x + attn(ln1(x))`, then `+ mlp(ln2(·))`; `bias` (e.g. a causal mask) is added to
+    /// the attention scores.
+    pub(crate) fn forward(
+        &self,
+        x: &Tensor,
+        heads: usize,
+        activation: Activation,
+        bias: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
         let (b, n, d) = x.dims3()?;
-        let heads = self.config.num_attention_heads;
         let hd = d / heads;
-        let h = l.layer_norm1.forward(x)?;
+        let h = self.layer_norm1.forward(x)?;
         let split = |t: Tensor| t.reshape((b, n, heads, hd))?.transpose(1, 2);
-        let q = split(l.q.forward(&h)?)?;
-        let k = split(l.k.forward(&h)?)?;
-        let v = split(l.v.forward(&h)?)?;
+        let q = split(self.q.forward(&h)?)?;
+        let k = split(self.k.forward(&h)?)?;
+        let v = split(self.v.forward(&h)?)?;
         let a = attention(
             &q,
             &k,
             &v,
-            None,
+            bias,
             1.0 / (hd as f64).sqrt(),
             AttentionChunks::default(),
         )?
         .transpose(1, 2)?
         .reshape((b, n, d))?;
-        let x = (x + l.out.forward(&a)?)?;
-        let h = l.layer_norm2.forward(&x)?;
-        let h = l
+        let x = (x + self.out.forward(&a)?)?;
+        let h = self.layer_norm2.forward(&x)?;
+        let h = self
             .fc2
-            .forward(&self.activation.apply(&l.fc1.forward(&h)?)?)?;
+            .forward(&activation.apply(&self.fc1.forward(&h)?)?)?;
         x + h
     }
 }

@@ -1,7 +1,8 @@
-//! The umT5 text encoder of Wan (transformers' `UMT5EncoderModel`).
+//! The umT5 text encoder of Wan (transformers' `UMT5EncoderModel`), and T5 v1.1 (transformers'
+//! `T5EncoderModel`, Open-Sora's text encoder) through the same code.
 //!
-//! T5's architecture with one difference that matters: every layer has its own relative
-//! position bias (T5 computes it in layer 0 and shares it). Pre-norm blocks with T5's RMS norm
+//! The two differ in one place, chosen from `model_type` ([`PositionBias`]): umT5 gives every
+//! layer its own relative position bias; T5 computes it in layer 0 and shares it. Pre-norm blocks with T5's RMS norm
 //! (no mean subtraction, variance in f32), unscaled attention logits (the scaling is folded
 //! into the initialisation), and a gated-GELU feed-forward. Weight paths mirror the checkpoint
 //! (`shared`, `encoder.block.{i}.layer.{0,1}…`, `encoder.final_layer_norm`).
@@ -9,7 +10,7 @@
 mod config;
 mod prompt;
 
-pub use config::{Activation, Umt5Config, INERT_KEYS};
+pub use config::{Activation, PositionBias, Umt5Config, INERT_KEYS};
 pub use prompt::{clean_prompt, encode_prompt, load_tokenizer};
 
 use std::path::{Path, PathBuf};
@@ -42,8 +43,8 @@ struct Umt5Block {
     k: Linear,
     v: Linear,
     o: Linear,
-    /// `[num_buckets, num_heads]`.
-    relative_attention_bias: Tensor,
+    /// `[num_buckets, num_heads]`; T5 has it in block 0 only.
+    relative_attention_bias: Option<Tensor>,
     ff_norm: Tensor,
     wi_0: Linear,
     wi_1: Option<Linear>,
@@ -85,6 +86,7 @@ impl Umt5Encoder {
         };
         let embed_tokens = weights::get(vb, &[config.vocab_size, dm], embed_name)?;
         let enc = vb.pp("encoder");
+        let per_layer = config.position_bias() == PositionBias::PerLayer;
         let mut blocks = Vec::with_capacity(config.num_layers);
         for i in 0..config.num_layers {
             let b = enc.pp(format!("block.{i}"));
@@ -106,11 +108,15 @@ impl Umt5Encoder {
                 k: linear_no_bias(&att, dm, inner, "k")?,
                 v: linear_no_bias(&att, dm, inner, "v")?,
                 o: linear_no_bias(&att, inner, dm, "o")?,
-                relative_attention_bias: weights::get(
-                    &att,
-                    &[config.relative_attention_num_buckets, config.num_heads],
-                    "relative_attention_bias.weight",
-                )?,
+                relative_attention_bias: if per_layer || i == 0 {
+                    Some(weights::get(
+                        &att,
+                        &[config.relative_attention_num_buckets, config.num_heads],
+                        "relative_attention_bias.weight",
+                    )?)
+                } else {
+                    None
+                },
                 ff_norm: weights::get(&ffl, &[dm], "layer_norm.weight")?,
                 wi_0,
                 wi_1,
@@ -161,9 +167,25 @@ impl Umt5Encoder {
             .index_select(&ids.flatten_all().map_err(model_err("ids"))?, 0)
             .and_then(|x| x.reshape((batch, len, self.config.d_model)))
             .map_err(model_err("token embedding"))?;
+        let shared_bias = match self.blocks.first() {
+            Some(first) if self.config.position_bias() == PositionBias::SharedFromFirstLayer => {
+                Some(
+                    first
+                        .bias_from(&buckets, len)
+                        .map_err(model_err("position bias"))?,
+                )
+            }
+            _ => None,
+        };
         for (i, block) in self.blocks.iter().enumerate() {
+            let position_bias = match &shared_bias {
+                Some(b) => b.clone(),
+                None => block
+                    .bias_from(&buckets, len)
+                    .map_err(model_err("position bias"))?,
+            };
             hidden = self
-                .block_forward(block, &hidden, &buckets, mask_bias.as_ref())
+                .block_forward(block, &hidden, &position_bias, mask_bias.as_ref())
                 .map_err(|e| {
                     Error::model(format!("umT5 encoder block {i} failed")).with_source(e)
                 })?;
@@ -220,7 +242,7 @@ impl Umt5Encoder {
         &self,
         block: &Umt5Block,
         x: &Tensor,
-        buckets: &Tensor,
+        position_bias: &Tensor,
         mask_bias: Option<&Tensor>,
     ) -> candle_core::Result<Tensor> {
         let (b, n, _) = x.dims3()?;
@@ -230,16 +252,9 @@ impl Umt5Encoder {
         let q = heads(block.q.forward(&normed)?)?;
         let k = heads(block.k.forward(&normed)?)?;
         let v = heads(block.v.forward(&normed)?)?;
-        let position_bias = block
-            .relative_attention_bias
-            .index_select(buckets, 0)?
-            .reshape((n, n, h))?
-            .permute((2, 0, 1))?
-            .unsqueeze(0)?
-            .to_dtype(DType::F32)?;
         let bias = match mask_bias {
             Some(m) => position_bias.broadcast_add(m)?,
-            None => position_bias,
+            None => position_bias.clone(),
         };
         let attn = attention(&q, &k, &v, Some(&bias), 1.0, self.chunks)?;
         let attn = attn.transpose(1, 2)?.reshape((b, n, h * dk))?;
@@ -256,6 +271,22 @@ impl Umt5Encoder {
             None => gate,
         };
         x + block.wo.forward(&hidden)?
+    }
+}
+
+impl Umt5Block {
+    /// This block's bias table looked up for every (query, key) pair: `[1, H, N, N]` f32.
+    fn bias_from(&self, buckets: &Tensor, n: usize) -> candle_core::Result<Tensor> {
+        let Some(table) = &self.relative_attention_bias else {
+            candle_core::bail!("this block has no relative_attention_bias table");
+        };
+        let h = table.dim(1)?;
+        table
+            .index_select(buckets, 0)?
+            .reshape((n, n, h))?
+            .permute((2, 0, 1))?
+            .unsqueeze(0)?
+            .to_dtype(DType::F32)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Data-driven parity against diffusers.
+//! Data-driven parity against diffusers (and, for Open-Sora, against its own code).
 //!
 //! A *case* is a directory written by `tools/reference/make_fixtures.py`:
 //! `case.json` (`{"component", "atol", "rtol", "params"}`), the component's folders as
@@ -9,10 +9,13 @@
 //! checkpoints that are too big to commit.
 
 mod clip_vision;
+mod hunyuan_vae;
+mod opensora;
 mod pipeline;
 mod schedulers;
 mod svd;
 mod text_encoder;
+mod text_encoders;
 mod transformer;
 mod vae;
 
@@ -221,6 +224,32 @@ impl Case {
             })
     }
 
+    /// A required number in `params`.
+    pub fn param_f64(&self, key: &str) -> Result<f64> {
+        self.params
+            .get(key)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| {
+                Error::model(format!(
+                    "parity case {}: params.{key} is missing or not a number",
+                    self.name
+                ))
+            })
+    }
+
+    /// A required boolean in `params`.
+    pub fn param_bool(&self, key: &str) -> Result<bool> {
+        self.params
+            .get(key)
+            .and_then(serde_json::Value::as_bool)
+            .ok_or_else(|| {
+                Error::model(format!(
+                    "parity case {}: params.{key} is missing or not a boolean",
+                    self.name
+                ))
+            })
+    }
+
     /// Compares `actual` with `out.<name>` under this case's tolerances.
     pub fn compare(&self, name: &str, actual: &Tensor) -> Result<Comparison> {
         let expected = self.expected(name)?;
@@ -322,8 +351,12 @@ pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
         }
         "wan_vae_encode" => vae::check_encode(case, device)?,
         "wan_vae_decode" => vae::check_decode(case, device)?,
+        "hunyuan_vae_encode" => hunyuan_vae::check_encode(case, device)?,
+        "hunyuan_vae_decode" => hunyuan_vae::check_decode(case, device)?,
         "clip_vision" => clip_vision::check(case, device)?,
         "umt5_encoder" | "umt5_prompt" => text_encoder::check(case, device)?,
+        "t5_encoder" => text_encoders::check_t5(case, device)?,
+        "clip_text_pooled" => text_encoders::check_clip(case, device)?,
         "wan_transformer" => transformer::check(case, device)?,
         "wan_pipeline" => pipeline::check(case, device)?,
         "svd_vae_encode" => svd::check_vae_encode(case, device)?,
@@ -332,6 +365,8 @@ pub fn run_case(case: &Case, device: &Device) -> Result<CaseReport> {
         "clip_vision_projection" => svd::check_clip_projection(case, device)?,
         "svd_resize_antialias" => svd::check_resize(case, device)?,
         "svd_pipeline" => svd::check_pipeline(case, device)?,
+        "opensora_mmdit" => opensora::check_mmdit(case, device)?,
+        "opensora_sampling" => opensora::check_sampling(case, device)?,
         other => {
             return Err(Error::model(format!(
                 "parity case {}: unknown component `{other}`",
@@ -358,9 +393,13 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "unipc_flow",
     "wan_vae_encode",
     "wan_vae_decode",
+    "hunyuan_vae_encode",
+    "hunyuan_vae_decode",
     "clip_vision",
     "umt5_encoder",
     "umt5_prompt",
+    "t5_encoder",
+    "clip_text_pooled",
     "wan_transformer",
     "wan_pipeline",
     "euler_karras",
@@ -371,6 +410,8 @@ pub const KNOWN_COMPONENTS: &[&str] = &[
     "clip_vision_projection",
     "svd_resize_antialias",
     "svd_pipeline",
+    "opensora_mmdit",
+    "opensora_sampling",
 ];
 
 #[cfg(test)]

@@ -22,16 +22,7 @@ pub fn check(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
             shift: None,
         },
     )?;
-    let guidance_scale = case
-        .params
-        .get("guidance_scale")
-        .and_then(serde_json::Value::as_f64)
-        .ok_or_else(|| {
-            Error::model(format!(
-                "parity case {}: params.guidance_scale is missing or not a number",
-                case.name
-            ))
-        })?;
+    let guidance_scale = case.param_f64("guidance_scale")?;
     if let Some(expand) = case
         .params
         .get("expand_timesteps")

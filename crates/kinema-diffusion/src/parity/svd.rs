@@ -33,18 +33,6 @@ fn input(case: &Case, name: &str, dtype: DType, device: &Device) -> Result<Tenso
         })
 }
 
-fn param_f64(case: &Case, key: &str) -> Result<f64> {
-    case.params
-        .get(key)
-        .and_then(serde_json::Value::as_f64)
-        .ok_or_else(|| {
-            Error::model(format!(
-                "parity case {}: params.{key} is missing or not a number",
-                case.name
-            ))
-        })
-}
-
 pub fn check_vae_encode(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
     let dtype = case.dtype()?;
     let vae = AutoencoderKLTemporalDecoder::from_dir(
@@ -141,11 +129,11 @@ pub fn check_pipeline(case: &Case, device: &Device) -> Result<Vec<Comparison>> {
         width: case.param_usize("width")?,
         num_frames: case.param_usize("num_frames")?,
         num_inference_steps: case.param_usize("num_inference_steps")?,
-        min_guidance_scale: param_f64(case, "min_guidance_scale")?,
-        max_guidance_scale: param_f64(case, "max_guidance_scale")?,
+        min_guidance_scale: case.param_f64("min_guidance_scale")?,
+        max_guidance_scale: case.param_f64("max_guidance_scale")?,
         fps: case.param_usize("fps")? as u32,
         motion_bucket_id: case.param_usize("motion_bucket_id")? as u32,
-        noise_aug_strength: param_f64(case, "noise_aug_strength")?,
+        noise_aug_strength: case.param_f64("noise_aug_strength")?,
         decode_chunk_size: case.param_usize("decode_chunk_size")?,
         noise: SvdNoise::Given {
             latents: input(case, "latents", DType::F32, device)?,

@@ -11,6 +11,7 @@ pub(crate) mod betas;
 mod config;
 pub mod euler_discrete;
 pub mod flow_match_euler;
+pub mod opensora;
 mod schedule;
 pub mod unipc;
 mod unipc_math;

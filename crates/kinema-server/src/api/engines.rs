@@ -63,6 +63,7 @@ fn describe(engine: &str, general: &str) -> String {
         "rig" => "Fast CPU engine: auto-rigs the character and animates its skeleton; understands the actions in GET /v1/actions, in English and Chinese.".into(),
         "wan" => "Latent video diffusion (Wan2.2 TI2V-5B) on this server's CPU or GPU; follows free text. Needs the model pulled on the server (`kinema models pull Wan-AI/Wan2.2-TI2V-5B-Diffusers`); slow without a GPU.".into(),
         "svd" => "Stable Video Diffusion (SVD-XT) image-to-video on this server's CPU or GPU; the prompt only steers its motion strength and frame rate. Needs the model pulled on the server (`kinema models pull stabilityai/stable-video-diffusion-img2vid-xt`, which asks to accept its licence); slow without a GPU.".into(),
+        "opensora" => "Open-Sora 2.0 (11B MMDiT) image-to-video on this server's GPU; follows free text, with a motion score. Needs the release pulled on the server (`kinema models pull hpcai-tech/Open-Sora-v2`) and a large GPU (23.8 GB of bf16 weights); refuses CPU runs that cannot fit.".into(),
         _ => general.to_string(),
     }
 }

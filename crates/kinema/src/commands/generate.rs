@@ -85,6 +85,8 @@ pub fn request(args: &GenerateArgs) -> Result<Request> {
             min_guidance: args.svd.min_guidance,
             max_guidance: args.svd.max_guidance,
             decode_chunk: args.svd.decode_chunk,
+            image_guidance: args.opensora.image_guidance,
+            motion_score: args.opensora.motion_score,
             quality: args.quality.clone(),
             last_image: args.last_image.clone(),
             journal: None,

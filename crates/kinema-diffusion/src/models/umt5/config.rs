@@ -57,20 +57,32 @@ pub const INERT_KEYS: &[&str] = &[
     "dropout_rate",
     "dtype",
     "eos_token_id",
+    "gradient_checkpointing",
     "initializer_factor",
     "is_encoder_decoder",
     "is_gated_act",
+    "n_positions",
     "num_decoder_layers",
     "output_past",
     "pad_token_id",
     "scalable_attention",
     "scale_decoder_outputs",
+    "task_specific_params",
     "tie_word_embeddings",
     "tokenizer_class",
     "torch_dtype",
     "transformers_version",
     "use_cache",
 ];
+
+/// Where the relative-position bias tables live (see [`Umt5Config::position_bias`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PositionBias {
+    /// umT5: `block.{i}.layer.0.SelfAttention.relative_attention_bias` in every layer.
+    PerLayer,
+    /// T5: only block 0 has the table; its bias is added in every layer.
+    SharedFromFirstLayer,
+}
 
 /// The feed-forward activation named by `feed_forward_proj` (transformers' `ACT2FN` names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,10 +122,11 @@ impl Umt5Config {
             )));
         }
         if let Some(t) = &self.model_type {
-            if t != "umt5" {
-                return Err(Error::unsupported(format!(
-                    "model_type `{t}` is not umT5 (T5 shares one position bias across layers; only umt5 is implemented)"
-                )));
+            if t != "umt5" && t != "t5" {
+                return Err(
+                    Error::unsupported(format!("model_type `{t}` is neither umt5 nor t5"))
+                        .with_hint("use a T5 or umT5 encoder checkpoint"),
+                );
             }
         }
         if self.is_decoder {
@@ -169,6 +182,16 @@ impl Umt5Config {
                 )),
             };
         Ok((gated, act))
+    }
+
+    /// The one architectural difference between the two encoders: T5 (`model_type` `t5`)
+    /// computes the relative position bias in its first layer and every layer reuses it;
+    /// umT5 (`umt5`, or no model_type, as in Wan's folders) gives each layer its own table.
+    pub fn position_bias(&self) -> PositionBias {
+        match self.model_type.as_deref() {
+            Some("t5") => PositionBias::SharedFromFirstLayer,
+            _ => PositionBias::PerLayer,
+        }
     }
 
     /// Key/value width of all heads together.

@@ -39,9 +39,14 @@ fn config_refuses_what_is_not_implemented() {
         "{}",
         err.message
     );
+    // T5 is accepted and differs only in where the position bias lives.
+    assert_eq!(tiny_config("").position_bias(), PositionBias::PerLayer);
     let mut t5 = tiny_config("");
     t5.model_type = Some("t5".into());
-    assert!(t5.validate().unwrap_err().message.contains("t5"));
+    assert!(t5.validate().is_ok());
+    assert_eq!(t5.position_bias(), PositionBias::SharedFromFirstLayer);
+    t5.model_type = Some("mt5".into());
+    assert!(t5.validate().unwrap_err().message.contains("`mt5`"));
     let err = tiny_config(r#", "feed_forward_proj": "gated-quick_gelu""#)
         .validate()
         .unwrap_err();

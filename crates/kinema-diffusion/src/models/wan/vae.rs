@@ -41,7 +41,7 @@ pub struct DiagonalGaussian {
 }
 
 impl DiagonalGaussian {
-    fn from_moments(moments: &Tensor) -> Result<Self> {
+    pub(crate) fn from_moments(moments: &Tensor) -> Result<Self> {
         let chunks = moments.chunk(2, 1).ctx(|| "splitting mean/logvar".into())?;
         let logvar = chunks[1]
             .clamp(-30f64, 20f64)
