@@ -13,7 +13,7 @@ pub fn run(args: EnginesArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<7} {:<8} {:<10} {:>9} {:<9} {:<9} {:<6} price",
+        "{:<8} {:<8} {:<10} {:>9} {:<9} {:<9} {:<6} price",
         "engine", "kind", "available", "max s", "alpha", "loop", "last"
     );
     for e in &list {
@@ -24,7 +24,7 @@ pub fn run(args: EnginesArgs) -> Result<()> {
             "free (runs here)".to_string()
         };
         println!(
-            "{:<7} {:<8} {:<10} {:>9.1} {:<9} {:<9} {:<6} {price}",
+            "{:<8} {:<8} {:<10} {:>9.1} {:<9} {:<9} {:<6} {price}",
             e.name,
             e.kind,
             if e.available { "yes" } else { "no" },
