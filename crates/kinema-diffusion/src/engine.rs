@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use kinema_core::{Engine, Error, Frame, Generation, Job, Progress, Result};
+use kinema_core::{Character, Engine, Error, Frame, Generation, Job, Progress, Result};
 use serde_json::json;
 
 use crate::models::clip_vision::ClipVisionEncoder;
@@ -248,24 +248,13 @@ impl Engine for WanEngine {
             ));
         }
         let character = job.character;
-        if !character.image.has_visible_pixels() {
-            return Err(Error::image("the character image is fully transparent")
-                .with_hint("use an image with a visible character"));
-        }
+        let KeyedCanvas {
+            layout,
+            filter,
+            key,
+            canvas,
+        } = keyed_canvas(character, self.settings.resolution, self.size_multiple)?;
         let frames = wan_frame_count(spec.frames);
-        let layout = plan(
-            character.width(),
-            character.height(),
-            self.settings.resolution,
-            self.size_multiple,
-        );
-        let filter = if character.pixel_art {
-            Filter::Nearest
-        } else {
-            Filter::Smooth
-        };
-        let key = choose_key(&character.image);
-        let canvas = compose_canvas(&character.image, &layout, filter, &key);
 
         let shape = RequestShape {
             height: layout.model_height as usize,
@@ -388,6 +377,39 @@ pub fn finish_frames(
             )
         })
         .collect()
+}
+
+/// A character set up for a video model: where it sits in the model picture, the filter
+/// that scales it, the key colour chosen against its own colours, and the composed picture.
+pub struct KeyedCanvas {
+    pub layout: Layout,
+    pub filter: Filter,
+    pub key: ChromaKey,
+    pub canvas: Frame,
+}
+
+/// Frames and keys `character` the same way for every diffusion engine (wan, svd,
+/// opensora), so their clips come back at the same place and scale; a fully transparent
+/// image is refused here, before any model loads.
+pub fn keyed_canvas(character: &Character, resolution: u32, multiple: u32) -> Result<KeyedCanvas> {
+    if !character.image.has_visible_pixels() {
+        return Err(Error::image("the character image is fully transparent")
+            .with_hint("use an image with a visible character"));
+    }
+    let layout = plan(character.width(), character.height(), resolution, multiple);
+    let filter = if character.pixel_art {
+        Filter::Nearest
+    } else {
+        Filter::Smooth
+    };
+    let key = choose_key(&character.image);
+    let canvas = compose_canvas(&character.image, &layout, filter, &key);
+    Ok(KeyedCanvas {
+        layout,
+        filter,
+        key,
+        canvas,
+    })
 }
 
 /// The sprite scaled into its rectangle of the model picture, over the key colour.

@@ -25,7 +25,7 @@ use super::opensora_folder::{self, OpenSoraFolder};
 use super::opensora_settings::{OpenSoraSettings, MAX_FRAMES};
 use super::report::{keyed_generation, memory_report};
 use super::settings::dtype_label;
-use super::{choose_key, compose_canvas, finish_frames, plan, wan_frame_count, Filter};
+use super::{finish_frames, keyed_canvas, wan_frame_count, KeyedCanvas};
 use crate::models::clip_text::{ClipTextEncoder, CLIP_TEXT_TOKENS};
 use crate::models::hunyuan_vae::{AutoencoderKLHunyuanVideo, Tiling, VaeParts};
 use crate::models::opensora_mmdit::MmditModel;
@@ -201,26 +201,15 @@ impl Engine for OpenSoraEngine {
             ));
         }
         let character = job.character;
-        if !character.image.has_visible_pixels() {
-            return Err(Error::image("the character image is fully transparent")
-                .with_hint("use an image with a visible character"));
-        }
+        let KeyedCanvas {
+            layout,
+            filter,
+            key,
+            canvas,
+        } = keyed_canvas(character, self.settings.resolution, self.size_multiple)?;
         let model_prompt = motion_prompt(job.prompt, OPEN_SORA_FPS, self.settings.motion_score)?;
         let frames = wan_frame_count(spec.frames) as usize;
         let latent_frames = opensora_i2v::latent_frames(frames)?;
-        let layout = plan(
-            character.width(),
-            character.height(),
-            self.settings.resolution,
-            self.size_multiple,
-        );
-        let filter = if character.pixel_art {
-            Filter::Nearest
-        } else {
-            Filter::Smooth
-        };
-        let key = choose_key(&character.image);
-        let canvas = compose_canvas(&character.image, &layout, filter, &key);
 
         let scale = self.folder.vae.spatial_compression_ratio;
         let (lh, lw) = (

@@ -21,7 +21,7 @@ use serde_json::json;
 use super::report::{keyed_generation, memory_report};
 use super::settings::dtype_label;
 use super::svd_settings::{SvdSettings, DEFAULT_FPS_ID, DEFAULT_MOTION_BUCKET, MAX_FRAMES};
-use super::{choose_key, compose_canvas, finish_frames, plan, Filter};
+use super::{finish_frames, keyed_canvas, KeyedCanvas};
 use crate::pipelines::image::{frame_to_tensor, video_to_frames};
 use crate::pipelines::memory;
 use crate::pipelines::svd::{SvdNoise, SvdOptions, SvdPipeline, SvdRequest, SvdStage};
@@ -174,24 +174,13 @@ impl Engine for SvdEngine {
             ));
         }
         let character = job.character;
-        if !character.image.has_visible_pixels() {
-            return Err(Error::image("the character image is fully transparent")
-                .with_hint("use an image with a visible character"));
-        }
+        let KeyedCanvas {
+            layout,
+            filter,
+            key,
+            canvas,
+        } = keyed_canvas(character, self.resolution, self.size_multiple)?;
         let motion = self.motion(job.prompt);
-        let layout = plan(
-            character.width(),
-            character.height(),
-            self.resolution,
-            self.size_multiple,
-        );
-        let filter = if character.pixel_art {
-            Filter::Nearest
-        } else {
-            Filter::Smooth
-        };
-        let key = choose_key(&character.image);
-        let canvas = compose_canvas(&character.image, &layout, filter, &key);
 
         let frames = spec.frames as usize;
         let mut shape = SvdShape {
