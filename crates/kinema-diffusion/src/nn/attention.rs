@@ -228,18 +228,12 @@ mod tests {
     use candle_core::Device;
 
     fn rand(shape: &[usize], seed: u64) -> Tensor {
-        // A fixed pseudo-random fill (xorshift) so failures reproduce exactly.
-        let n: usize = shape.iter().product();
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let data: Vec<f32> = (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
-            })
-            .collect();
-        Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
+        crate::nn::xorshift_tensor(
+            shape,
+            seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            -2.0,
+            4.0,
+        )
     }
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {

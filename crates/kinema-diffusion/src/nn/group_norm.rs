@@ -207,17 +207,7 @@ mod tests {
     use super::*;
 
     fn tensor(shape: &[usize], seed: u64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let mut s = seed | 1;
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 6.0 - 2.0
-            })
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+        crate::nn::xorshift_tensor(shape, seed | 1, -2.0, 6.0)
     }
 
     fn norm(channels: usize, groups: usize) -> GroupNorm {

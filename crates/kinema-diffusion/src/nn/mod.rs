@@ -25,6 +25,22 @@ pub use temporal_conv::TemporalConv;
 use candle_core::{DType, Tensor};
 use kinema_core::{Error, Result};
 
+/// A fixed pseudo-random CPU tensor for the nn tests (xorshift from `state`, which must be
+/// non-zero), with values spread evenly over `[low, low + span)`, so failures reproduce.
+#[cfg(test)]
+pub(crate) fn xorshift_tensor(shape: &[usize], mut state: u64, low: f32, span: f32) -> Tensor {
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * span + low
+        })
+        .collect();
+    Tensor::from_vec(data, shape, &candle_core::Device::Cpu).unwrap()
+}
+
 /// The data of a contiguous f32 CPU tensor, from its `storage_and_layout()`, uncopied.
 pub(crate) fn f32_data<'a>(
     storage: &'a candle_core::Storage,

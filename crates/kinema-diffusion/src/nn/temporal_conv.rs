@@ -237,17 +237,7 @@ mod tests {
     use crate::nn::{Conv3d, Conv3dConfig, Pad3d};
 
     fn tensor(shape: &[usize], seed: u64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let mut s = seed | 1;
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+        crate::nn::xorshift_tensor(shape, seed | 1, -1.0, 2.0)
     }
 
     /// Frame-major temporal conv equals Conv3d on the permuted video, for one and several
