@@ -3,6 +3,8 @@
 //! that is not 4k+1 is generated at the next 4k+1 and trimmed); a release not pulled yet
 //! names the pull command; an incomplete folder names what it lacks.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -63,21 +65,7 @@ fn opensora_engine_writes_an_apng_with_alpha_and_the_frames_asked_for() {
         "kinema failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let bytes = std::fs::read(&out).unwrap();
-    assert_eq!(&bytes[12..16], b"IHDR");
-    assert_eq!(bytes[25], 6, "not an RGBA PNG");
-    assert!(bytes.windows(4).any(|w| w == b"acTL"), "not an APNG");
-    let clip = kinema_media::read_clip(&out).unwrap();
-    assert_eq!(clip.len(), 3);
-    // Random weights make noise, not the picture on its key colour: most pixels come back
-    // partly transparent (keying a faithful frame is tested on the shared finishing step).
-    for (i, frame) in clip.frames.iter().enumerate() {
-        let keyed = frame.alpha().iter().filter(|&&a| a < 255).count();
-        assert!(
-            keyed * 2 > frame.alpha().len(),
-            "frame {i}: only {keyed} pixels keyed"
-        );
-    }
+    common::assert_keyed_apng(&out, 3);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let understood = &summary["actions"][0]["understood"];
     assert_eq!(understood["engine"], "opensora", "{summary}");

@@ -2,6 +2,8 @@
 //! folder: an APNG with alpha comes out; a model not pulled yet names the pull command; and
 //! `kinema models pull` shows SVD's licence and will not download it unaccepted.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -60,24 +62,7 @@ fn svd_engine_writes_an_apng_with_alpha() {
         "kinema failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    // An animated PNG with an alpha channel: IHDR colour type 6 (RGBA), an acTL chunk.
-    let bytes = std::fs::read(&out).unwrap();
-    assert_eq!(&bytes[12..16], b"IHDR");
-    assert_eq!(bytes[25], 6, "not an RGBA PNG");
-    assert!(bytes.windows(4).any(|w| w == b"acTL"), "not an APNG");
-    let clip = kinema_media::read_clip(&out).unwrap();
-    assert_eq!(clip.len(), 3);
-    // Every frame went through the keyer. The tiny model's random weights make noise, not
-    // the picture on its key colour, so most pixels come back partly transparent rather
-    // than cleanly cut out (keying a faithful frame is checked in kinema-diffusion's
-    // wan_engine test, on the finishing step both engines share).
-    for (i, frame) in clip.frames.iter().enumerate() {
-        let keyed = frame.alpha().iter().filter(|&&a| a < 255).count();
-        assert!(
-            keyed * 2 > frame.alpha().len(),
-            "frame {i}: only {keyed} pixels keyed"
-        );
-    }
+    common::assert_keyed_apng(&out, 3);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let understood = &summary["actions"][0]["understood"];
     assert_eq!(understood["engine"], "svd", "{summary}");

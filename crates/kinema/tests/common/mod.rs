@@ -46,3 +46,25 @@ pub fn fails(args: &[&str], expect_in_message: &str, must_not_exist: &Path) -> S
     );
     err
 }
+
+/// Checks that `path` is an animated RGBA PNG of `frames` frames whose every frame went
+/// through the keyer. A tiny model's random weights make noise, not the picture on its key
+/// colour, so most pixels come back partly transparent rather than cleanly cut out (keying
+/// a faithful frame is checked in kinema-diffusion's wan_engine test, on the finishing step
+/// every diffusion engine shares).
+pub fn assert_keyed_apng(path: &Path, frames: usize) {
+    // IHDR colour type 6 (RGBA), and an acTL chunk.
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[12..16], b"IHDR");
+    assert_eq!(bytes[25], 6, "not an RGBA PNG");
+    assert!(bytes.windows(4).any(|w| w == b"acTL"), "not an APNG");
+    let clip = kinema_media::read_clip(path).unwrap();
+    assert_eq!(clip.len(), frames);
+    for (i, frame) in clip.frames.iter().enumerate() {
+        let keyed = frame.alpha().iter().filter(|&&a| a < 255).count();
+        assert!(
+            keyed * 2 > frame.alpha().len(),
+            "frame {i}: only {keyed} pixels keyed"
+        );
+    }
+}
