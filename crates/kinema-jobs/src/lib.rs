@@ -23,7 +23,9 @@ pub use engine_list::{engine_statuses, Capabilities, EngineStatus};
 pub use engines::{build_engine, build_rig_engine, engine_by_name, EngineOptions, ENGINE_NAMES};
 pub use export::{export_rig, export_stem, ExportRequest, RigOnly};
 pub use kinema_core::CostEstimate;
-pub use kinema_providers::{install_ctrl_c_handler, FileJournal, Journal, ProviderTask};
+pub use kinema_providers::{
+    install_ctrl_c_handler, FileJournal, Journal, ProviderTask, TaskJournal, TaskState,
+};
 pub use mocap::{add_capture, Capture};
 pub use request::{
     estimate, run, run_with, RenderedAction, Request, RequestReport, SheetRequest, Timings, What,

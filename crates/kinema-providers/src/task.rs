@@ -134,7 +134,7 @@ impl TaskRun<'_> {
             &external_id,
             Some(task_id.clone()),
             TaskState::Succeeded,
-        );
+        )?;
         Ok(Outcome {
             task_id,
             resumed,
@@ -179,6 +179,9 @@ impl TaskRun<'_> {
         })
     }
 
+    /// Records the task. Before a create (`Submitting`) a failure is returned, so nothing
+    /// is paid for that a crash could not resume; afterwards the video is already paid for
+    /// and finishing it matters more, so a failure is only reported.
     fn save(
         &self,
         key: &str,
@@ -186,7 +189,7 @@ impl TaskRun<'_> {
         external_id: &str,
         task_id: Option<String>,
         state: TaskState,
-    ) {
+    ) -> Result<()> {
         if let Some(j) = self.journal {
             let task = ProviderTask {
                 provider: self.provider.name.clone(),
@@ -198,9 +201,21 @@ impl TaskRun<'_> {
                 estimated_usd: s.plan.usd,
             };
             if let Err(e) = j.0.save(key, &task) {
+                if state == TaskState::Submitting {
+                    return Err(Error::output(format!(
+                        "cannot record the {} task before submitting it, so nothing was sent: {e}",
+                        self.title()
+                    ))
+                    .with_hint(
+                        e.hint.clone().unwrap_or_else(|| {
+                            "run it again once the record can be written".into()
+                        }),
+                    ));
+                }
                 eprintln!("warning: cannot record the provider task: {e}");
             }
         }
+        Ok(())
     }
 
     fn forget(&self, key: &str) {
@@ -227,7 +242,7 @@ impl TaskRun<'_> {
                         &entry.external_id,
                         Some(id.clone()),
                         TaskState::Submitted,
-                    );
+                    )?;
                     return Ok((id, true));
                 }
                 Lookup::Absent => {}
@@ -244,7 +259,7 @@ impl TaskRun<'_> {
         s: &Submission<'_>,
         may_resend: bool,
     ) -> Result<(String, bool)> {
-        self.save(key, s, external_id, None, TaskState::Submitting);
+        self.save(key, s, external_id, None, TaskState::Submitting)?;
         let request = match self.request(s, external_id, true) {
             Ok(r) => r,
             Err(e) => {
@@ -263,7 +278,7 @@ impl TaskRun<'_> {
         ) {
             Ok(answer) => {
                 let id = self.adapter.created_id(&answer)?;
-                self.save(key, s, external_id, Some(id.clone()), TaskState::Submitted);
+                self.save(key, s, external_id, Some(id.clone()), TaskState::Submitted)?;
                 return Ok((id, false));
             }
             Err(CallError::Stopped(e)) => {
@@ -287,7 +302,7 @@ impl TaskRun<'_> {
         // The create may have been accepted: never resend it blindly.
         match self.lookup(external_id)? {
             Lookup::Found(id) => {
-                self.save(key, s, external_id, Some(id.clone()), TaskState::Submitted);
+                self.save(key, s, external_id, Some(id.clone()), TaskState::Submitted)?;
                 Ok((id, false))
             }
             Lookup::Absent if may_resend => self.create(key, external_id, s, false),

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::backend::{BackendResult, Lease, Retried};
 use crate::errors::{detail_of, ErrorDetail};
 use crate::ids::{is_valid, UPLOAD};
+use crate::provider_journal::QueueJournal;
 use crate::queue::Queue;
 use crate::runner::{execute, Outcome};
 use crate::store::{Finish, Status, TaskRow};
@@ -126,6 +127,12 @@ impl Queue {
     /// (latest first: a slow database never holds the render up).
     async fn render(&self, task: &TaskRow, lease: &Lease, cancel: &Arc<AtomicBool>) -> Outcome {
         let (tx, mut rx) = tokio::sync::watch::channel(None::<(f64, String)>);
+        let journal = kinema_jobs::Journal(Arc::new(QueueJournal::new(
+            self.store.clone(),
+            &self.data,
+            &task.id,
+            self.settings.store_patience,
+        )));
         let (task, data, config, flag) = (
             task.clone(),
             self.data.clone(),
@@ -136,7 +143,7 @@ impl Queue {
             let report = move |fraction: f64, stage: &str| {
                 let _ = tx.send(Some((fraction, stage.to_string())));
             };
-            execute(&task, &data, &config, &flag, &report)
+            execute(&task, &data, &config, journal, &flag, &report)
         });
         let joined = |r: Result<Outcome, tokio::task::JoinError>| {
             r.unwrap_or_else(|e| {

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outputs;
 pub mod plan;
+pub mod provider_journal;
 pub mod queue;
 pub mod runner;
 pub mod spend;

@@ -43,11 +43,13 @@ fn failed(code: &str, message: impl Into<String>, hint: &str) -> Outcome {
 }
 
 /// Renders `task` into a fresh temp folder. `report` receives (fraction, stage) now and
-/// then; `cancel` is polled at every engine progress step.
+/// then; `cancel` is polled at every engine progress step. A paid engine records its
+/// video-service tasks in `journal` (the queue's record of this task).
 pub fn execute(
     task: &TaskRow,
     data: &DataDir,
     config: &ServeConfig,
+    journal: kinema_jobs::Journal,
     cancel: &AtomicBool,
     report: &(dyn Fn(f64, &str) + Sync),
 ) -> Outcome {
@@ -92,8 +94,7 @@ pub fn execute(
     let mut job = plan.to_request(&image, &dir);
     if kinema_jobs::is_service_engine(&job.engine) {
         // A video service: remember its tasks, so a run after a crash resumes them.
-        let journal = kinema_jobs::FileJournal::new(data.provider_journal(&task.id));
-        job.engine_options.journal = Some(kinema_jobs::Journal(std::sync::Arc::new(journal)));
+        job.engine_options.journal = Some(journal);
     }
     let last = Mutex::new(Instant::now() - Duration::from_secs(1));
     let progress = |p: Progress| {

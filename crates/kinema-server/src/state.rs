@@ -34,7 +34,8 @@ pub struct AppState {
 /// DATA/uploads/upl_…         uploaded images, as received (a local copy with S3)
 /// DATA/outputs/tsk_…/        finished outputs of one task (default store)
 /// DATA/tmp/tsk_….N/          a run in progress (attempt N); moved into the store
-/// DATA/providers/tsk_….json  video-service tasks a task submitted (resumed after a crash)
+/// DATA/providers/tsk_….json  video-service tasks, as releases before queue schema 2 kept
+///                            them (read only; the queue database holds them now)
 /// ```
 #[derive(Clone, Debug)]
 pub struct DataDir {

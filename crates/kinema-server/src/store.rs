@@ -16,6 +16,8 @@ use utoipa::ToSchema;
 
 use crate::ids::now_ms;
 
+mod provider_tasks;
+
 /// Where a task is in its life. PENDING → RUNNING → SUCCEEDED | FAILED | CANCELLED;
 /// PENDING → CANCELLED; RUNNING → PENDING only when a restart re-queues interrupted work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -185,6 +187,8 @@ CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks(owner, seq);
 CREATE TABLE IF NOT EXISTS transitions(
   task_id TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS transitions_by_task ON transitions(task_id);
+CREATE TABLE IF NOT EXISTS provider_tasks(
+  task_id TEXT NOT NULL, key TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY(task_id, key));
 ";
 
 const TASK_COLUMNS: &str = "seq, id, owner, status, request, progress, stage, created_at, \

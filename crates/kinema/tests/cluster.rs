@@ -704,3 +704,106 @@ async fn a_paid_engine_task_runs_on_a_worker_and_submits_once() {
     assert_eq!(t["outputs"][0]["format"], "apng", "{t}");
     assert_eq!(fake.create_requests(prompt), 1);
 }
+
+/// The provider-task record lives in the queue: when the worker polling a paid task is
+/// killed, the worker that takes the task over resumes the service's task by polling, the
+/// service sees one create, and the other API server shows the service's task id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paid_task_taken_over_by_another_worker_is_not_paid_twice() {
+    use kinema_providers::testing::{FakeProvider, Script, Step, Vendor};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(s) = services("paid_engine_takeover") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    let fake = FakeProvider::shared(Vendor::Runway);
+    let prompt = "cluster takeover: the hero bows";
+    let hold = Arc::new(AtomicBool::new(true));
+    fake.script(
+        prompt,
+        Script {
+            steps: vec![Step::Queued, Step::Running(0.5), Step::Succeeded],
+            hold: Some(hold.clone()),
+            ..Script::default()
+        },
+    );
+    let mut c = Cluster::new(s).await;
+    c.api(&[]);
+    c.api(&[]);
+    c.worker(&["--engines", "runway", "--lease", "3"]);
+    c.worker(&["--engines", "runway", "--lease", "3"]);
+    let image = c.upload(0, None).await;
+    let body = serde_json::json!({"image": image, "engine": "runway", "prompt": prompt,
+        "frames": 8, "fps": 8, "outputs": ["apng"]});
+    let id = c.submit_ok(0, None, &body).await;
+    // Killed while it polls the service's task (the fake holds it RUNNING).
+    let start = Instant::now();
+    while fake
+        .requests(prompt)
+        .iter()
+        .filter(|l| l.method == "GET")
+        .count()
+        < 2
+    {
+        assert!(start.elapsed() < LONG, "the service task was never polled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let holder = c
+        .workers
+        .iter()
+        .position(|w| w.events("claimed").iter().any(|e| e["task"] == id))
+        .expect("a worker logged the claim");
+    c.workers[holder].kill9();
+    hold.store(false, Ordering::SeqCst);
+    let t = &c.wait_all(1, None, std::slice::from_ref(&id), LONG).await[0];
+    assert_eq!(t["status"], "SUCCEEDED", "{t}");
+    assert_eq!(t["attempts"], 2, "taken over by the other worker: {t}");
+    assert_eq!(
+        fake.create_requests(prompt),
+        1,
+        "resumed by polling, not paid twice"
+    );
+    assert_eq!(fake.cancels(prompt), 0);
+    let shown = &t["provider_tasks"];
+    assert_eq!(shown.as_array().map(Vec::len), Some(1), "{t}");
+    assert!(shown[0]["task_id"].is_string(), "{t}");
+    assert_eq!(shown[0]["state"], "succeeded", "{t}");
+}
+
+/// An API server with a spend limit must price every paid request. One without the
+/// service's key (only its workers hold it) answers 503 `cannot_price` rather than letting
+/// the request through unpriced; one with the key prices it and queues it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_spend_limit_without_the_key_refuses_instead_of_letting_it_through() {
+    use kinema_providers::testing::{FakeProvider, Vendor};
+    let Some(s) = services("cannot_price") else {
+        return;
+    };
+    let _turn = TURN.lock().await;
+    FakeProvider::shared(Vendor::Runway);
+    let mut c = Cluster::new(s).await;
+    let keyless = c.api_without(&["--spend-limit", "5"], &["RUNWAYML_API_SECRET"]);
+    let keyed = c.api(&["--spend-limit", "5"]);
+    let image = c.upload(keyless, None).await;
+    let body = serde_json::json!({"image": image, "engine": "runway",
+        "prompt": "cluster: priced", "frames": 16, "fps": 8});
+    let r = c.submit(keyless, None, &body, None).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "cannot_price", "{v}");
+    assert!(
+        v["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("provider keys"),
+        "{v}"
+    );
+    let r = c.submit(keyed, None, &body, None).await.unwrap();
+    assert_eq!(r.status(), 202, "{:?}", r.text().await);
+    // Free engines need no price.
+    let free = small_request(&image);
+    assert_eq!(
+        c.submit(keyless, None, &free, None).await.unwrap().status(),
+        202
+    );
+}

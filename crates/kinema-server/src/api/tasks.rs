@@ -70,17 +70,24 @@ pub fn task_body(t: &TaskRow) -> TaskBody {
     }
 }
 
-/// [`task_body`] with the video-service tasks the task submitted, from its journal.
-pub fn task_view(state: &AppState, t: &TaskRow) -> TaskBody {
+/// [`task_body`] with the video-service tasks the task submitted, from the queue's record
+/// (so any API server shows them, whichever worker rendered the task).
+pub async fn task_view(state: &AppState, t: &TaskRow) -> ApiResult<TaskBody> {
     let mut body = task_body(t);
-    let journal = kinema_jobs::FileJournal::new(state.data.provider_journal(&t.id));
-    if let Ok(tasks) = journal.all() {
+    let engine = t.request.get("engine").and_then(|e| e.as_str());
+    if engine.is_some_and(kinema_jobs::is_service_engine) {
+        let tasks = crate::provider_journal::recorded_provider_tasks(
+            state.store.as_ref(),
+            &state.data,
+            &t.id,
+        )
+        .await?;
         body.provider_tasks = tasks
-            .values()
+            .iter()
             .filter_map(|p| serde_json::to_value(p).ok())
             .collect();
     }
-    body
+    Ok(body)
 }
 
 /// Loads `owner`'s task `id`; any other task, or a malformed id, is simply not found.
@@ -105,10 +112,8 @@ pub async fn get_task(
     Extension(owner): Extension<Owner>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskBody>> {
-    Ok(Json(task_view(
-        &state,
-        &owned_task(&state, &owner, &id).await?,
-    )))
+    let task = owned_task(&state, &owner, &id).await?;
+    Ok(Json(task_view(&state, &task).await?))
 }
 
 /// Cancel a pending or running task.
@@ -139,7 +144,7 @@ pub async fn cancel_task(
                 state.queue.cancel_running(&id);
             }
             state.queue.publish_change(&id);
-            Ok(Json(task_view(&state, &task)))
+            Ok(Json(task_view(&state, &task).await?))
         }
     }
 }
@@ -212,8 +217,12 @@ pub async fn list_tasks(
         .store
         .list(&owner.0, status, before, limit as usize)
         .await?;
+    let mut tasks = Vec::with_capacity(rows.len());
+    for t in &rows {
+        tasks.push(task_view(&state, t).await?);
+    }
     Ok(Json(TaskPage {
-        tasks: rows.iter().map(|t| task_view(&state, t)).collect(),
+        tasks,
         next_cursor: next.map(|n| format!("c{n}")),
     }))
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kinema_jobs::ProviderTask;
 
 pub use errors::{BackendError, BackendResult};
 pub use location::{QueueLocation, S3Options, StoreLocation};
@@ -149,6 +150,20 @@ pub trait TaskStore: Send + Sync {
     async fn reap_expired(&self) -> BackendResult<Reaped>;
     /// Records that a worker process is alive and what it runs.
     async fn worker_seen(&self, worker: &WorkerInfo) -> BackendResult<()>;
+
+    /// The video-service tasks (Runway, Luma, Kling) task `id` submitted, by request key.
+    /// Kept in the queue so whichever worker runs the task next resumes them by polling
+    /// instead of paying again, and any API server can show them.
+    async fn provider_tasks(&self, id: &str) -> BackendResult<Vec<(String, ProviderTask)>>;
+    /// Records (or replaces) one of them; written before the service is asked.
+    async fn save_provider_task(
+        &self,
+        id: &str,
+        key: &str,
+        entry: &ProviderTask,
+    ) -> BackendResult<()>;
+    /// Forgets one that ended without a video, so the next attempt submits again.
+    async fn forget_provider_task(&self, id: &str, key: &str) -> BackendResult<()>;
 }
 
 /// Opens the queue `location` says: the SQLite file in `data_root`, or PostgreSQL (run

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kinema_jobs::ProviderTask;
 
 use super::{
     BackendResult, ClaimRequest, Depth, Lease, Reaped, Retried, Signals, TaskStore, WorkerInfo,
@@ -171,5 +172,22 @@ impl TaskStore for SqliteQueue {
 
     async fn worker_seen(&self, _worker: &WorkerInfo) -> BackendResult<()> {
         Ok(())
+    }
+
+    async fn provider_tasks(&self, id: &str) -> BackendResult<Vec<(String, ProviderTask)>> {
+        Ok(self.store.provider_tasks(id)?)
+    }
+
+    async fn save_provider_task(
+        &self,
+        id: &str,
+        key: &str,
+        entry: &ProviderTask,
+    ) -> BackendResult<()> {
+        Ok(self.store.save_provider_task(id, key, entry)?)
+    }
+
+    async fn forget_provider_task(&self, id: &str, key: &str) -> BackendResult<()> {
+        Ok(self.store.forget_provider_task(id, key)?)
     }
 }

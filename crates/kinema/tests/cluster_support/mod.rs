@@ -157,6 +157,11 @@ impl Cluster {
 
     /// Starts an API server (`--workers 0`); returns its index once it accepts connections.
     pub fn api(&mut self, extra: &[&str]) -> usize {
+        self.api_without(extra, &[])
+    }
+
+    /// [`Cluster::api`] without the environment variables `unset` (a provider's key).
+    pub fn api_without(&mut self, extra: &[&str], unset: &[&str]) -> usize {
         let n = self.apis.len();
         let port = free_port();
         let data = self.dir.path().join(format!("api{n}"));
@@ -173,6 +178,9 @@ impl Cluster {
         args.extend_from_slice(extra);
         let mut cmd = self.command(&args);
         cmd.arg("--data").arg(&data);
+        for var in unset {
+            cmd.env_remove(var);
+        }
         let proc = self.spawn(&format!("api{n}"), cmd, port);
         proc.wait_until(|_| TcpStream::connect(("127.0.0.1", port)).is_ok());
         self.apis.push(proc);

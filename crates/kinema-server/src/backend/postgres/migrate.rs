@@ -19,11 +19,18 @@ pub struct Migration {
 }
 
 /// Append only: a shipped migration is never edited, a change is a new file.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "queue",
-    sql: include_str!("../../../migrations/postgres/0001_queue.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "queue",
+        sql: include_str!("../../../migrations/postgres/0001_queue.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "provider_tasks",
+        sql: include_str!("../../../migrations/postgres/0002_provider_tasks.sql"),
+    },
+];
 
 /// Serialises concurrent migrators across the cluster ("kinema" in ASCII).
 const LOCK_KEY: i64 = 0x6b69_6e65_6d61;

@@ -9,6 +9,7 @@ mod claims;
 pub mod connect;
 mod listen;
 pub mod migrate;
+mod provider_tasks;
 mod tasks;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
+use kinema_jobs::ProviderTask;
 use tokio_postgres::Row;
 
 use super::{
@@ -207,6 +209,23 @@ impl TaskStore for PgQueue {
 
     async fn worker_seen(&self, worker: &WorkerInfo) -> BackendResult<()> {
         self.record_worker(worker).await
+    }
+
+    async fn provider_tasks(&self, id: &str) -> BackendResult<Vec<(String, ProviderTask)>> {
+        self.provider_task_rows(id).await
+    }
+
+    async fn save_provider_task(
+        &self,
+        id: &str,
+        key: &str,
+        entry: &ProviderTask,
+    ) -> BackendResult<()> {
+        self.upsert_provider_task(id, key, entry).await
+    }
+
+    async fn forget_provider_task(&self, id: &str, key: &str) -> BackendResult<()> {
+        self.delete_provider_task(id, key).await
     }
 }
 
