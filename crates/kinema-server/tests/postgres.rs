@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kinema_server::backend::postgres::PgQueue;
+use kinema_server::backend::postgres::{migrate, PgQueue};
 use kinema_server::backend::{ClaimRequest, Lease, Retried, TaskStore};
 use kinema_server::errors::ErrorDetail;
 use kinema_server::store::{Cancel, Finish, NewTask, Status, Submitted, TaskRow};
@@ -83,7 +83,27 @@ async fn migrations_apply_once_and_a_newer_schema_is_refused() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(n, i64::from(migrate::latest()));
+    // A database of the first release (schema 1) gains the later migrations on connect.
+    client
+        .batch_execute("DROP TABLE provider_tasks; DELETE FROM kinema_schema WHERE version > 1")
+        .await
+        .unwrap();
+    PgQueue::connect(&url, 3)
+        .await
+        .expect("migrates 1 -> latest");
+    let versions: Vec<i32> = client
+        .query("SELECT version FROM kinema_schema ORDER BY version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, (1..=migrate::latest()).collect::<Vec<_>>());
+    client
+        .query_one("SELECT COUNT(*) FROM provider_tasks", &[])
+        .await
+        .expect("provider_tasks exists again");
     client
         .execute(
             "INSERT INTO kinema_schema (version, name, applied_by) VALUES (99, 'future', '9.9.9')",
@@ -447,4 +467,52 @@ async fn far_from_the_quota_submits_run_side_by_side_and_still_stop_exactly_at_i
     let (created, _) = burst([&a, &b], quota + 10, "carol", None, quota).await;
     assert_eq!(created + 1, quota);
     assert_eq!(a.count(Status::Pending).await.unwrap(), quota);
+}
+
+/// The record of a task's video-service tasks is kept per task and key, replaced in place,
+/// forgotten on request, and seen by every process of the cluster.
+#[tokio::test]
+async fn provider_tasks_are_recorded_per_task_and_shared_between_processes() {
+    use kinema_jobs::{ProviderTask, TaskState};
+    let Some((_s, url, a)) = fresh("provider_tasks", 3).await else {
+        return;
+    };
+    let b = PgQueue::connect(&url, 3).await.unwrap();
+    let t = submit(&a, "owner", "runway").await;
+    let entry = |id: Option<&str>| ProviderTask {
+        provider: "runway".into(),
+        model: "gen4_turbo".into(),
+        task_id: id.map(str::to_string),
+        state: if id.is_some() {
+            TaskState::Submitted
+        } else {
+            TaskState::Submitting
+        },
+        external_id: format!("kinema-{}", t.id),
+        submitted_at: 1,
+        estimated_usd: 0.1,
+    };
+    assert!(b.provider_tasks(&t.id).await.unwrap().is_empty());
+    a.save_provider_task(&t.id, "wave", &entry(None))
+        .await
+        .unwrap();
+    a.save_provider_task(&t.id, "wave", &entry(Some("rw-1")))
+        .await
+        .unwrap();
+    a.save_provider_task(&t.id, "bow", &entry(None))
+        .await
+        .unwrap();
+    let seen = b.provider_tasks(&t.id).await.unwrap();
+    assert_eq!(
+        seen.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["bow", "wave"]
+    );
+    assert_eq!(seen[1].1, entry(Some("rw-1")));
+    b.forget_provider_task(&t.id, "bow").await.unwrap();
+    assert_eq!(a.provider_tasks(&t.id).await.unwrap().len(), 1);
+    // Only tasks of the queue have records.
+    assert!(a
+        .save_provider_task("tsk_missing", "wave", &entry(None))
+        .await
+        .is_err());
 }
