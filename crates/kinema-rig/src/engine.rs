@@ -133,7 +133,7 @@ impl RigEngine {
             looping: spec.looping || plan.steps.iter().all(|s| s.motion.looping),
             ..spec.clone()
         };
-        let poses = frame_poses_seen(&plan, rig.kind, model.orientation.view, &spec);
+        let poses = frame_poses_seen(&plan, rig.kind, &model.orientation, &spec);
         Ok(Posed { plan, spec, poses })
     }
 

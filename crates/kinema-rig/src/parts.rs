@@ -12,7 +12,7 @@ use crate::raster::Texture;
 use crate::rig::{Rig, RigKind};
 use crate::skeleton::subject_mask;
 use crate::skin::{bone_weights, Influences, Skeleton};
-use crate::view::{orientation_for, Orientation, View};
+use crate::view::{orientation_for, Orientation};
 
 /// Which part of the character a layer is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,9 +145,7 @@ pub fn build_model(character: &Character, rig: &Rig) -> Result<Model> {
     let char_w = (bx1 - bx0).max(1) as f32;
     let pivot = [(bx0 + bx1) as f32 * 0.5, by1 as f32];
     let orientation = orientation_for(&main, rig);
-    let turned = orientation.view != View::Front;
-    let faces_right = !turned || orientation.faces_right;
-    let skeleton = Skeleton::new(rig, pivot, char_h, faces_right);
+    let skeleton = Skeleton::new(rig, pivot, char_h, orientation.forward_is_right());
     let dt: Vec<f32> = main
         .distance_transform()
         .into_iter()

@@ -6,8 +6,8 @@ use kinema_core::ClipSpec;
 use crate::library::Motion;
 use crate::motion::{smoothstep, Keyframes, Pose};
 use crate::rig::RigKind;
-use crate::text::{Facing, Plan, Step};
-use crate::view::View;
+use crate::text::{Plan, Step};
+use crate::view::{Orientation, View};
 
 /// What to draw for one frame, and where in its motion it is.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -111,7 +111,12 @@ fn step_pose(
 
 /// One pose per frame for `plan` under `spec`, for a character drawn from the front.
 pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose> {
-    frame_poses_seen(plan, kind, View::Front, spec)
+    let front = Orientation {
+        view: View::Front,
+        faces_right: true,
+        symmetry: 1.0,
+    };
+    frame_poses_seen(plan, kind, &front, spec)
 }
 
 /// One pose per frame for `plan` under `spec`, for a character drawn from `view`: turned
@@ -119,7 +124,13 @@ pub fn frame_poses(plan: &Plan, kind: RigKind, spec: &ClipSpec) -> Vec<FramePose
 ///
 /// A step whose motion has no keys for `kind` holds the drawn pose; callers refuse such
 /// plans first with [`Motion::require_kind`], as the engine does.
-pub fn frame_poses_seen(plan: &Plan, kind: RigKind, view: View, spec: &ClipSpec) -> Vec<FramePose> {
+pub fn frame_poses_seen(
+    plan: &Plan,
+    kind: RigKind,
+    seen: &Orientation,
+    spec: &ClipSpec,
+) -> Vec<FramePose> {
+    let view = seen.view;
     let shares = plan.split_frames(spec.frames);
     let mut out: Vec<FramePose> = Vec::with_capacity(spec.frames as usize);
     let mut starts = Vec::new();
@@ -150,7 +161,7 @@ pub fn frame_poses_seen(plan: &Plan, kind: RigKind, view: View, spec: &ClipSpec)
             );
             out.push(FramePose {
                 pose: frame.pose,
-                mirror: step.facing == Facing::Left,
+                mirror: step.facing.mirrors(seen.forward_is_right()),
                 step: k,
                 cycle: frame.cycle,
                 time: frame.time,

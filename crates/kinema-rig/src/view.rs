@@ -30,6 +30,14 @@ pub struct Orientation {
     pub symmetry: f32,
 }
 
+impl Orientation {
+    /// Which way "forward" is for this character: as drawn for profiles and three-quarter
+    /// views, to the right for characters drawn facing the viewer.
+    pub fn forward_is_right(&self) -> bool {
+        self.view == View::Front || self.faces_right
+    }
+}
+
 /// Mirror IoU at or above this is a front view.
 const FRONT_SYMMETRY: f32 = 0.88;
 /// Mirror IoU below this is a profile.

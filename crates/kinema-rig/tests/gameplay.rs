@@ -199,3 +199,64 @@ fn footsteps_fall_where_a_foot_touches_the_ground() {
     }
     assert!(checked > 90, "{checked}");
 }
+
+/// `c` mirrored left to right (a character drawn facing the other way).
+fn mirrored(c: &kinema_core::Character) -> kinema_core::Character {
+    let (w, h) = (c.image.width as usize, c.image.height as usize);
+    let mut out = c.clone();
+    for y in 0..h {
+        for x in 0..w {
+            let (from, to) = ((y * w + x) * 4, (y * w + (w - 1 - x)) * 4);
+            out.image.rgba[to..to + 4].copy_from_slice(&c.image.rgba[from..from + 4]);
+        }
+    }
+    out
+}
+
+/// Directions in a prompt are the picture's left and right, whichever way the character
+/// is drawn: drawn facing left, "walks to the left" plays as drawn and travels left, and
+/// "walks to the right" turns it round. With no direction it walks the way it faces.
+#[test]
+fn directions_are_the_pictures_whichever_way_the_character_faces() {
+    let spec = ClipSpec {
+        frames: 12,
+        fps: FPS,
+        seed: 1,
+        looping: false,
+    };
+    let engine = RigEngine::new();
+    for sample in ["knight_side", "horse"] {
+        let drawn = common::load(sample);
+        for (c, faces) in [(drawn.clone(), 1.0f32), (mirrored(&drawn), -1.0)] {
+            for (prompt, travel, mirror) in [
+                ("walks", faces, false),
+                ("walks to the left", -1.0, faces > 0.0),
+                ("walks to the right", 1.0, faces < 0.0),
+            ] {
+                let animated = engine.animate(&c, prompt, &spec).unwrap();
+                let flips: Vec<bool> = animated.poses.iter().map(|p| p.mirror).collect();
+                assert!(
+                    flips.iter().all(|&m| m == mirror),
+                    "{sample} drawn facing {faces}, {prompt:?}: mirrored {flips:?}"
+                );
+                let g = engine
+                    .generate(
+                        Job {
+                            character: &c,
+                            prompt,
+                            spec: &spec,
+                        },
+                        &|_| {},
+                    )
+                    .unwrap()
+                    .gameplay
+                    .unwrap();
+                let moved = g.last().unwrap().root_motion[0];
+                assert!(
+                    moved * travel > 0.0,
+                    "{sample} drawn facing {faces}, {prompt:?}: travelled {moved}"
+                );
+            }
+        }
+    }
+}

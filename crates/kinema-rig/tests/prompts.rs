@@ -25,7 +25,7 @@ struct Case {
     refused: Option<Vec<String>>,
 }
 
-/// One expected step. Left out: repetitions none, speed 1, facing right, no modifiers;
+/// One expected step. Left out: repetitions none, speed 1, facing as drawn, no modifiers;
 /// `context` is checked only when given.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +72,8 @@ fn check(case: &Case) -> Result<(), String> {
     for (step, want) in plan.steps.iter().zip(&case.steps) {
         let facing = match want.facing.as_deref() {
             Some("left") => Facing::Left,
-            _ => Facing::Right,
+            Some("right") => Facing::Right,
+            _ => Facing::AsDrawn,
         };
         let mods: BTreeSet<&str> = step
             .modifiers

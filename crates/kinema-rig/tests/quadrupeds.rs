@@ -21,7 +21,7 @@ fn feet_x(name: &str, prompt: &str, feet: &[&str]) -> Vec<Vec<f32>> {
         seed: 0,
         looping: true,
     };
-    let poses = frame_poses_seen(&plan, rig.kind, model.orientation.view, &spec);
+    let poses = frame_poses_seen(&plan, rig.kind, &model.orientation, &spec);
     feet.iter()
         .map(|foot| {
             let j = model.skeleton.index(foot).unwrap();

@@ -114,6 +114,11 @@ pub fn render(manifest: &Manifest, jobs: &[PlannedJob], results: &[JobResult]) -
                     }
                     let mut files: Vec<&PathBuf> = clip.files.iter().collect();
                     if matches!(job.what, JobWhat::Prompt { .. }) {
+                        // How the prompt was read, as `generate` prints it, so a misread
+                        // prompt shows beside its clip.
+                        for line in &r.reading {
+                            let _ = write!(h, "<p class=\"reading\">{}</p>", esc(line));
+                        }
                         files.extend(&r.sheet_files);
                     }
                     file_list(&mut h, out, files);
@@ -203,6 +208,7 @@ img.preview{display:block;max-width:240px;max-height:240px;image-rendering:pixel
 img.preview[data-settled=error]{outline:2px solid #c0392b}
 ul.files{margin:6px 0 0;padding-left:16px;font-size:12px;word-break:break-all}
 .status{margin:4px 0 0;font-size:11px;text-transform:uppercase;color:#777}
+.reading{margin:6px 0 0;font-size:12px;color:#2c4a7a}
 td.failed{background:#fdecea}
 .error{color:#a02618;white-space:pre-wrap;font-size:12px}
 td.none{color:#aaa;text-align:center}
@@ -281,6 +287,48 @@ mod tests {
             "page must stay offline"
         );
         assert_eq!(page.matches("<img ").count(), 2);
+    }
+
+    #[test]
+    fn a_prompt_cell_says_how_the_prompt_was_read() {
+        let m = Manifest::parse(
+            Path::new("/p/m.toml"),
+            "[[character]]\nname = \"hero\"\nimage = \"h.png\"\n\
+             [[action]]\nactions = [\"idle\"]\n[[action]]\nname = \"fall\"\nprompt = \"gets hit <then> dies\"\n",
+        )
+        .unwrap();
+        let jobs = plan(&m);
+        let results: Vec<JobResult> = jobs
+            .iter()
+            .map(|j| JobResult {
+                id: j.id.clone(),
+                character: String::new(),
+                actions: vec![],
+                status: JobStatus::Done,
+                error: None,
+                hint: None,
+                error_kind: None,
+                outputs: vec![],
+                sheet_files: vec![],
+                reading: if matches!(j.what, JobWhat::Prompt { .. }) {
+                    vec!["read as: hurt → die (12 + 12 frames)".into()]
+                } else {
+                    vec!["read idle as: idle".into()]
+                },
+                seconds: 0.0,
+                provider_tasks: vec![],
+            })
+            .collect();
+        let page = render(&m, &jobs, &results);
+        assert!(
+            page.contains("<p class=\"reading\">read as: hurt → die (12 + 12 frames)</p>"),
+            "{page}"
+        );
+        assert_eq!(
+            page.matches("class=\"reading\"").count(),
+            1,
+            "catalogue actions play their names"
+        );
     }
 
     #[test]

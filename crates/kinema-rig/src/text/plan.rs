@@ -7,13 +7,29 @@ use serde::Serialize;
 
 use crate::library::{as_written_f64, Motion};
 
+/// The way a step asks the character to face, in the picture's left and right.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Facing {
-    /// As drawn (side-view sprites usually face right).
+    /// The prompt named no direction: played as drawn.
+    AsDrawn,
+    /// "to the right", "rightward", 向右.
     Right,
-    /// Mirrored horizontally.
+    /// "to the left", "leftward", 向左.
     Left,
+}
+
+impl Facing {
+    /// Whether the step plays mirrored for a character drawn facing right
+    /// (`drawn_facing_right`, front views included) or left: only when the prompt asked
+    /// for the other way.
+    pub fn mirrors(self, drawn_facing_right: bool) -> bool {
+        match self {
+            Facing::AsDrawn => false,
+            Facing::Right => !drawn_facing_right,
+            Facing::Left => drawn_facing_right,
+        }
+    }
 }
 
 fn as_written<S: serde::Serializer>(value: &f32, s: S) -> Result<S::Ok, S::Error> {
@@ -66,8 +82,10 @@ impl Step {
         if let Some(n) = self.repetitions {
             s.push_str(&format!(" ×{n}"));
         }
-        if self.facing == Facing::Left {
-            s.push_str(" left");
+        match self.facing {
+            Facing::AsDrawn => {}
+            Facing::Left => s.push_str(" left"),
+            Facing::Right => s.push_str(" right"),
         }
         s
     }

@@ -108,7 +108,7 @@ pub(crate) fn read(library: &MotionLibrary, prompt: &str) -> Outcome {
         span: Vec::new(),
         span_has_object: false,
         span_has_thing: false,
-        facing: Facing::Right,
+        facing: Facing::AsDrawn,
         after_action_word: false,
         marker: false,
         number: None,
