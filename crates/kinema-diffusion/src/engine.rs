@@ -76,12 +76,10 @@ impl WanEngine {
     /// weights are read at generation time.
     pub fn load(dir: &Path, settings: WanSettings) -> Result<Self> {
         settings.validate()?;
-        if !dir.is_dir() {
-            return Err(Error::invalid(
-                format!("`{}` is not a model folder", dir.display()),
-                "pass --model the local folder of a diffusers Wan checkpoint, e.g. a download of Wan-AI/Wan2.2-TI2V-5B-Diffusers (see docs/WAN.md)",
-            ));
-        }
+        require_model_dir(
+            dir,
+            "pass --model the local folder of a diffusers Wan checkpoint, e.g. a download of Wan-AI/Wan2.2-TI2V-5B-Diffusers (see docs/WAN.md)",
+        )?;
         let index = ModelIndex::read(dir)?;
         index.check_supported()?;
         if !index.has_text_encoder {
@@ -241,12 +239,7 @@ impl Engine for WanEngine {
         let started = Instant::now();
         Self::check_prompt(job.prompt)?;
         let spec = job.spec;
-        if spec.frames == 0 || spec.frames > MAX_FRAMES {
-            return Err(Error::invalid(
-                format!("{} frames is out of range for the wan engine", spec.frames),
-                format!("use --frames between 1 and {MAX_FRAMES}"),
-            ));
-        }
+        check_frame_count("wan", spec.frames, MAX_FRAMES, "")?;
         let character = job.character;
         let KeyedCanvas {
             layout,
@@ -377,6 +370,30 @@ pub fn finish_frames(
             )
         })
         .collect()
+}
+
+/// Refuses a `--model` path that is not a folder; `hint` says what folder the engine wants.
+pub(crate) fn require_model_dir(dir: &Path, hint: &str) -> Result<()> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            format!("`{}` is not a model folder", dir.display()),
+            hint,
+        ))
+    }
+}
+
+/// Refuses a clip of no frames or more than `max` before any model loads; `note` is added
+/// to the hint (what the model was trained on).
+pub(crate) fn check_frame_count(engine: &str, frames: u32, max: u32, note: &str) -> Result<()> {
+    if frames == 0 || frames > max {
+        return Err(Error::invalid(
+            format!("{frames} frames is out of range for the {engine} engine"),
+            format!("use --frames between 1 and {max}{note}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A character set up for a video model: where it sits in the model picture, the filter

@@ -6,31 +6,18 @@
 //! trimmed), size, seeded determinism and seed sensitivity, progress stages in Open-Sora's
 //! order, the `understood` report, and the errors for folders that are not a release.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use kinema_core::{Character, ClipSpec, Engine, Frame, Generation, Job, Progress};
+use kinema_core::{ClipSpec, Engine, Generation, Job, Progress};
 use kinema_diffusion::engine::{plan, OpenSoraEngine, OpenSoraSettings};
 
-fn tiny_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny-opensora")
-}
+use common::blob;
 
-/// A 20×28 blob with a soft edge on transparency.
-fn blob() -> Character {
-    let mut f = Frame::new(20, 28);
-    for y in 0..28u32 {
-        for x in 0..20u32 {
-            let d = ((x as f32 - 9.5).powi(2) + (y as f32 - 13.5).powi(2)).sqrt();
-            let a = ((9.0 - d) * 128.0).clamp(0.0, 255.0) as u8;
-            f.set_pixel(x, y, [200, 60, 40, a]);
-        }
-    }
-    Character {
-        image: f,
-        pixel_art: false,
-        name: "blob".into(),
-    }
+fn tiny_model() -> PathBuf {
+    common::tiny_model("tiny-opensora")
 }
 
 fn engine() -> OpenSoraEngine {

@@ -23,7 +23,10 @@ struct Clip {
 }
 
 fn clip(sample: &str, prompt: &str, frames: u32, looping: bool) -> Clip {
-    let c = common::load(sample);
+    clip_of(&common::load(sample), prompt, frames, looping)
+}
+
+fn clip_of(c: &kinema_core::Character, prompt: &str, frames: u32, looping: bool) -> Clip {
     let spec = ClipSpec {
         frames,
         fps: FPS,
@@ -34,14 +37,14 @@ fn clip(sample: &str, prompt: &str, frames: u32, looping: bool) -> Clip {
     let g = engine
         .generate(
             Job {
-                character: &c,
+                character: c,
                 prompt,
                 spec: &spec,
             },
             &|_| {},
         )
         .unwrap();
-    let animated = engine.animate(&c, prompt, &spec).unwrap();
+    let animated = engine.animate(c, prompt, &spec).unwrap();
     Clip {
         model: animated.model,
         frames: g.clip.frames,
@@ -218,13 +221,6 @@ fn mirrored(c: &kinema_core::Character) -> kinema_core::Character {
 /// "walks to the right" turns it round. With no direction it walks the way it faces.
 #[test]
 fn directions_are_the_pictures_whichever_way_the_character_faces() {
-    let spec = ClipSpec {
-        frames: 12,
-        fps: FPS,
-        seed: 1,
-        looping: false,
-    };
-    let engine = RigEngine::new();
     for sample in ["knight_side", "horse"] {
         let drawn = common::load(sample);
         for (c, faces) in [(drawn.clone(), 1.0f32), (mirrored(&drawn), -1.0)] {
@@ -233,25 +229,13 @@ fn directions_are_the_pictures_whichever_way_the_character_faces() {
                 ("walks to the left", -1.0, faces > 0.0),
                 ("walks to the right", 1.0, faces < 0.0),
             ] {
-                let animated = engine.animate(&c, prompt, &spec).unwrap();
-                let flips: Vec<bool> = animated.poses.iter().map(|p| p.mirror).collect();
+                let clip = clip_of(&c, prompt, 12, false);
+                let flips: Vec<bool> = clip.poses.iter().map(|p| p.mirror).collect();
                 assert!(
                     flips.iter().all(|&m| m == mirror),
                     "{sample} drawn facing {faces}, {prompt:?}: mirrored {flips:?}"
                 );
-                let g = engine
-                    .generate(
-                        Job {
-                            character: &c,
-                            prompt,
-                            spec: &spec,
-                        },
-                        &|_| {},
-                    )
-                    .unwrap()
-                    .gameplay
-                    .unwrap();
-                let moved = g.last().unwrap().root_motion[0];
+                let moved = clip.gameplay.last().unwrap().root_motion[0];
                 assert!(
                     moved * travel > 0.0,
                     "{sample} drawn facing {faces}, {prompt:?}: travelled {moved}"

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::ids::now_ms;
 
-mod provider_tasks;
+pub(crate) mod provider_tasks;
 
 /// Where a task is in its life. PENDING → RUNNING → SUCCEEDED | FAILED | CANCELLED;
 /// PENDING → CANCELLED; RUNNING → PENDING only when a restart re-queues interrupted work.

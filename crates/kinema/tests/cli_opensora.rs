@@ -6,26 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn root(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn kinema(args: &[&str], hf_home: Option<&Path>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kinema"));
-    cmd.args(args)
-        .env_remove("HF_TOKEN")
-        .env_remove("HF_HUB_CACHE");
-    if let Some(hf) = hf_home {
-        cmd.env("HF_HOME", hf).env("HF_HUB_OFFLINE", "1");
-    }
-    cmd.output().expect("run kinema")
-}
+use common::{kinema_hub as kinema, root};
 
 #[test]
 fn opensora_engine_writes_an_apng_with_alpha_and_the_frames_asked_for() {

@@ -231,13 +231,7 @@ fn ctrl_c_cancels_the_providers_task_and_writes_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the task to run", || {
-        fake.requests(prompt)
-            .iter()
-            .filter(|l| l.method == "GET")
-            .count()
-            >= 2
-    });
+    wait_for("the task to run", || fake.polls(prompt) >= 2);
     // The shell's builtin `kill`: present wherever `sh` is, unlike /bin/kill.
     let sent = Command::new("sh")
         .args(["-c", &format!("kill -INT {}", child.id())])

@@ -4,31 +4,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{kinema_hub as kinema, root};
 
 use kinema_models::testing::{fake_commit, tiny_pipeline, FakeHub, FakeRepo};
 
 const SVD_REPO: &str = "stabilityai/stable-video-diffusion-img2vid-xt";
-
-fn root(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn kinema(args: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kinema"));
-    cmd.args(args)
-        .env_remove("HF_TOKEN")
-        .env_remove("HF_HUB_CACHE");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run kinema")
-}
 
 #[test]
 fn svd_engine_writes_an_apng_with_alpha() {
@@ -55,7 +37,7 @@ fn svd_engine_writes_an_apng_with_alpha() {
             &out.to_string_lossy(),
             "--json",
         ],
-        &[],
+        None,
     );
     assert!(
         o.status.success(),
@@ -79,8 +61,8 @@ fn a_missing_svd_model_names_the_pull_command() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.png");
     let hf = dir.path().join("hf");
-    let o = Command::new(env!("CARGO_BIN_EXE_kinema"))
-        .args([
+    let o = kinema(
+        &[
             "generate",
             "--engine",
             "svd",
@@ -90,12 +72,9 @@ fn a_missing_svd_model_names_the_pull_command() {
             "runs",
             "--out",
             &out.to_string_lossy(),
-        ])
-        .env("HF_HOME", &hf)
-        .env("HF_HUB_OFFLINE", "1")
-        .env_remove("HF_HUB_CACHE")
-        .output()
-        .unwrap();
+        ],
+        Some(&hf),
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_ne!(o.status.code(), Some(0), "{err}");
     assert!(
@@ -116,7 +95,7 @@ fn a_missing_svd_model_names_the_pull_command() {
             "--out",
             &out.to_string_lossy(),
         ],
-        &[],
+        None,
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");

@@ -2,17 +2,13 @@
 //! real MP4 comes out and decodes; a missing model folder fails with exit 2, a hint and no
 //! file.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::Instant;
 
-fn root(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
+use common::root;
+use std::time::Instant;
 
 fn kinema<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kinema"))

@@ -223,13 +223,7 @@ fn kill_9_during_a_provider_task_resumes_without_a_second_submit() {
     assert_eq!(code, 202, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
     let start = Instant::now();
-    while fake
-        .requests(prompt)
-        .iter()
-        .filter(|l| l.method == "GET")
-        .count()
-        < 2
-    {
+    while fake.polls(prompt) < 2 {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "the task never ran"

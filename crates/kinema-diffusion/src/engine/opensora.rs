@@ -25,7 +25,9 @@ use super::opensora_folder::{self, OpenSoraFolder};
 use super::opensora_settings::{OpenSoraSettings, MAX_FRAMES};
 use super::report::{keyed_generation, memory_report};
 use super::settings::dtype_label;
-use super::{finish_frames, keyed_canvas, wan_frame_count, KeyedCanvas};
+use super::{
+    check_frame_count, finish_frames, keyed_canvas, require_model_dir, wan_frame_count, KeyedCanvas,
+};
 use crate::models::clip_text::{ClipTextEncoder, CLIP_TEXT_TOKENS};
 use crate::models::hunyuan_vae::{AutoencoderKLHunyuanVideo, Tiling, VaeParts};
 use crate::models::opensora_mmdit::MmditModel;
@@ -67,12 +69,10 @@ impl OpenSoraEngine {
     /// device; weights are read at generation time.
     pub fn load(dir: &Path, settings: OpenSoraSettings) -> Result<Self> {
         settings.validate()?;
-        if !dir.is_dir() {
-            return Err(Error::invalid(
-                format!("`{}` is not a model folder", dir.display()),
-                "pass --model the folder of an Open-Sora 2.0 release (hpcai-tech/Open-Sora-v2, see docs/OPENSORA.md), or its pulled hub id",
-            ));
-        }
+        require_model_dir(
+            dir,
+            "pass --model the folder of an Open-Sora 2.0 release (hpcai-tech/Open-Sora-v2, see docs/OPENSORA.md), or its pulled hub id",
+        )?;
         let folder = OpenSoraFolder::open(dir)?;
         let multiple = (folder.vae.spatial_compression_ratio * folder.mmdit.patch_size) as u32;
         let device = settings.device.open()?;
@@ -191,15 +191,7 @@ impl Engine for OpenSoraEngine {
         let started = Instant::now();
         Self::check_prompt(job.prompt)?;
         let spec = job.spec;
-        if spec.frames == 0 || spec.frames > MAX_FRAMES {
-            return Err(Error::invalid(
-                format!(
-                    "{} frames is out of range for the opensora engine",
-                    spec.frames
-                ),
-                format!("use --frames between 1 and {MAX_FRAMES}"),
-            ));
-        }
+        check_frame_count("opensora", spec.frames, MAX_FRAMES, "")?;
         let character = job.character;
         let KeyedCanvas {
             layout,

@@ -14,14 +14,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use kinema_core::{Engine, Error, Generation, Job, Progress, Result};
+use kinema_core::{Engine, Generation, Job, Progress, Result};
 use serde::Serialize;
 use serde_json::json;
 
 use super::report::{keyed_generation, memory_report};
 use super::settings::dtype_label;
 use super::svd_settings::{SvdSettings, DEFAULT_FPS_ID, DEFAULT_MOTION_BUCKET, MAX_FRAMES};
-use super::{finish_frames, keyed_canvas, KeyedCanvas};
+use super::{check_frame_count, finish_frames, keyed_canvas, require_model_dir, KeyedCanvas};
 use crate::pipelines::image::{frame_to_tensor, video_to_frames};
 use crate::pipelines::memory;
 use crate::pipelines::svd::{SvdNoise, SvdOptions, SvdPipeline, SvdRequest, SvdStage};
@@ -64,12 +64,10 @@ impl SvdEngine {
     /// Checks the model folder and opens the device; weights are read at generation time.
     pub fn load(dir: &Path, settings: SvdSettings) -> Result<Self> {
         settings.validate()?;
-        if !dir.is_dir() {
-            return Err(Error::invalid(
-                format!("`{}` is not a model folder", dir.display()),
-                "pass --model the folder of a diffusers Stable Video Diffusion checkpoint, or a pulled hub id such as stabilityai/stable-video-diffusion-img2vid-xt",
-            ));
-        }
+        require_model_dir(
+            dir,
+            "pass --model the folder of a diffusers Stable Video Diffusion checkpoint, or a pulled hub id such as stabilityai/stable-video-diffusion-img2vid-xt",
+        )?;
         let dtype = settings.effective_dtype();
         let device = settings.device.open()?;
         let pipeline = SvdPipeline::open(
@@ -167,12 +165,12 @@ impl Engine for SvdEngine {
     fn generate(&self, job: Job<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<Generation> {
         let started = Instant::now();
         let spec = job.spec;
-        if spec.frames == 0 || spec.frames > MAX_FRAMES {
-            return Err(Error::invalid(
-                format!("{} frames is out of range for the svd engine", spec.frames),
-                format!("use --frames between 1 and {MAX_FRAMES} (SVD-XT was trained on 25)"),
-            ));
-        }
+        check_frame_count(
+            "svd",
+            spec.frames,
+            MAX_FRAMES,
+            " (SVD-XT was trained on 25)",
+        )?;
         let character = job.character;
         let KeyedCanvas {
             layout,

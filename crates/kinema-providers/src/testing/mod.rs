@@ -411,6 +411,14 @@ impl FakeProvider {
             .count()
     }
 
+    /// Status polls (GET requests) received for the tasks of `prompt`.
+    pub fn polls(&self, prompt: &str) -> usize {
+        self.requests(prompt)
+            .iter()
+            .filter(|l| l.method == "GET")
+            .count()
+    }
+
     /// Cancel requests received for `prompt`.
     pub fn cancels(&self, prompt: &str) -> usize {
         self.requests(prompt)

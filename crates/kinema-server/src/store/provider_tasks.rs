@@ -8,20 +8,26 @@ use rusqlite::params;
 
 use super::{db_error, Store};
 
-/// An entry as stored (JSON), or an error that says the row is damaged.
-pub(crate) fn parse_entry(task: &str, key: &str, text: &str) -> Result<ProviderTask> {
-    serde_json::from_str(text).map_err(|e| {
-        Error::internal(format!(
-            "the recorded video-service task {key} of {task} is damaged"
-        ))
-        .with_source(e)
-        .with_hint("cancel the task and submit it again (the damaged entry may already be paid for: check the service's dashboard)")
-    })
+/// The error for a stored entry that does not read back (both queue backends).
+pub(crate) fn damaged_entry(task: &str, key: &str, e: serde_json::Error) -> Error {
+    Error::internal(format!(
+        "the recorded video-service task {key} of {task} is damaged"
+    ))
+    .with_source(e)
+    .with_hint("cancel the task and submit it again (the damaged entry may already be paid for: check the service's dashboard)")
 }
 
-pub(crate) fn entry_json(task: &ProviderTask) -> Result<String> {
-    serde_json::to_string(task)
-        .map_err(|e| Error::internal("cannot serialise a video-service task").with_source(e))
+/// The error for an entry that cannot be written as JSON (both queue backends).
+pub(crate) fn unserialisable(e: serde_json::Error) -> Error {
+    Error::internal("cannot serialise a video-service task").with_source(e)
+}
+
+fn parse_entry(task: &str, key: &str, text: &str) -> Result<ProviderTask> {
+    serde_json::from_str(text).map_err(|e| damaged_entry(task, key, e))
+}
+
+fn entry_json(task: &ProviderTask) -> Result<String> {
+    serde_json::to_string(task).map_err(unserialisable)
 }
 
 impl Store {

@@ -11,6 +11,28 @@ pub fn kinema(args: &[&str]) -> Output {
         .expect("run kinema")
 }
 
+/// `rel` (relative to the repository root) as an absolute path string.
+pub fn root(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs kinema without the user's Hugging Face token or cache override; with `hf_home`,
+/// against an offline hub cache there (so a model that is not pulled is not found).
+pub fn kinema_hub(args: &[&str], hf_home: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kinema"));
+    cmd.args(args)
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_CACHE");
+    if let Some(hf) = hf_home {
+        cmd.env("HF_HOME", hf).env("HF_HUB_OFFLINE", "1");
+    }
+    cmd.output().expect("run kinema")
+}
+
 pub fn sample(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../samples/characters")

@@ -4,15 +4,7 @@ use kinema_jobs::ProviderTask;
 
 use super::{PgQueue, PgResultExt};
 use crate::backend::BackendResult;
-
-fn entry_error(task: &str, key: &str, e: serde_json::Error) -> crate::backend::BackendError {
-    kinema_core::Error::internal(format!(
-        "the recorded video-service task {key} of {task} is damaged"
-    ))
-    .with_source(e)
-    .with_hint("cancel the task and submit it again (the damaged entry may already be paid for: check the service's dashboard)")
-    .into()
-}
+use crate::store::provider_tasks::{damaged_entry, unserialisable};
 
 impl PgQueue {
     pub(super) async fn provider_task_rows(
@@ -30,7 +22,7 @@ impl PgQueue {
                 let key: String = r.get(0);
                 let entry: serde_json::Value = r.get(1);
                 let parsed =
-                    serde_json::from_value(entry).map_err(|e| entry_error(task, &key, e))?;
+                    serde_json::from_value(entry).map_err(|e| damaged_entry(task, &key, e))?;
                 Ok((key, parsed))
             })
             .collect()
@@ -42,7 +34,7 @@ impl PgQueue {
         key: &str,
         entry: &ProviderTask,
     ) -> BackendResult<()> {
-        let entry = serde_json::to_value(entry).map_err(|e| entry_error(task, key, e))?;
+        let entry = serde_json::to_value(entry).map_err(unserialisable)?;
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
