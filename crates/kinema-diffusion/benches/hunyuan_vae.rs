@@ -31,6 +31,9 @@ fn best_of(iters: usize, f: &dyn Fn() -> kinema_core::Result<Vec<usize>>) -> (f6
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `kinema` binary and its diffusion engines do (see `kinema_diffusion::heap`).
+    kinema_diffusion::heap::share_one_heap();
+    let _heap = kinema_diffusion::heap::HeapRetention::engage();
     let iters = common::threads_and_iters(1);
     // The released config is diffusers' defaults.
     let config: Config = serde_json::from_str("{}")?;

@@ -21,6 +21,9 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `kinema` binary and its diffusion engines do (see `kinema_diffusion::heap`).
+    kinema_diffusion::heap::share_one_heap();
+    let _heap = kinema_diffusion::heap::HeapRetention::engage();
     let frames: usize = std::env::var("KINEMA_BENCH_FRAMES")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -25,6 +25,9 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `kinema` binary and its diffusion engines do (see `kinema_diffusion::heap`).
+    kinema_diffusion::heap::share_one_heap();
+    let _heap = kinema_diffusion::heap::HeapRetention::engage();
     if std::env::var("RAYON_NUM_THREADS").is_err() {
         std::env::set_var("RAYON_NUM_THREADS", "2");
     }

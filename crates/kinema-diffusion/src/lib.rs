@@ -5,6 +5,7 @@
 //! parity suite in [`parity`].
 
 pub mod engine;
+pub mod heap;
 pub mod models;
 pub mod nn;
 pub mod parity;

@@ -23,6 +23,8 @@ pub use engine_list::{engine_statuses, Capabilities, EngineStatus};
 pub use engines::{build_engine, build_rig_engine, engine_by_name, EngineOptions, ENGINE_NAMES};
 pub use export::{export_rig, export_stem, ExportRequest, RigOnly};
 pub use kinema_core::CostEstimate;
+/// For the binary's first line: see `kinema_diffusion::heap`.
+pub use kinema_diffusion::heap::share_one_heap;
 pub use kinema_providers::{
     install_ctrl_c_handler, FileJournal, Journal, ProviderTask, TaskJournal, TaskState,
 };

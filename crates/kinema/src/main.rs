@@ -14,6 +14,8 @@ mod progress;
 use clap::Parser;
 
 fn main() {
+    // Before any thread exists: diffusion activations then reuse one heap's pages.
+    kinema_jobs::share_one_heap();
     let args = cli::Cli::parse();
     let result = match args.command {
         cli::Command::Generate(a) => commands::generate::run(*a),

@@ -189,6 +189,7 @@ impl Engine for OpenSoraEngine {
 
     fn generate(&self, job: Job<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<Generation> {
         let started = Instant::now();
+        let _heap = crate::heap::HeapRetention::engage();
         Self::check_prompt(job.prompt)?;
         let spec = job.spec;
         check_frame_count("opensora", spec.frames, MAX_FRAMES, "")?;

@@ -164,6 +164,7 @@ impl Engine for SvdEngine {
 
     fn generate(&self, job: Job<'_>, progress: &(dyn Fn(Progress) + Sync)) -> Result<Generation> {
         let started = Instant::now();
+        let _heap = crate::heap::HeapRetention::engage();
         let spec = job.spec;
         check_frame_count(
             "svd",

@@ -23,18 +23,29 @@ pub fn exp(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     // r in [-ln2/2, ln2/2]; ln 2 split in two so n·ln2 is exact to f32 precision.
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    // Taylor series to r^7: the first omitted term is below 6e-9 relative.
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    // 2^n from its exponent bits; n is in [-126, 127] after the clamp.
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, x));
+    // Taylor series to r^7 (the first omitted term is below 6e-9 relative), in Horner form
+    // with fused multiply-adds.
+    let mut p: f32 = 1.0 / 5040.0;
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p.mul_add(r, c);
+    }
+    // 2^n from its exponent bits; n is in [-126, 127] after the clamp. `shifted` is
+    // 1.5·2^23 + n, so its low mantissa bits hold n in two's complement: adding the bias and
+    // shifting the rest out gives 2^n's bits with integer adds only. (`n as i32` would be a
+    // saturating conversion, which LLVM does one lane at a time; this stays in SIMD.)
+    let scale = f32::from_bits(shifted.to_bits().wrapping_add(127) << 23);
     p * scale
 }
 
@@ -47,7 +58,7 @@ pub fn gelu_tanh(x: f32) -> f32 {
     x / (1.0 + exp(-2.0 * u))
 }
 
-/// Runs `$body` (a loop over slices) compiled for AVX2 when the CPU has it.
+/// Runs `$body` (a loop over slices) compiled for AVX-512 or AVX2 when the CPU has it.
 macro_rules! simd_dispatch {
     ($name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty $body:block) => {
         pub fn $name($($arg: $ty),*) -> $ret {
@@ -55,11 +66,20 @@ macro_rules! simd_dispatch {
             fn generic($($arg: $ty),*) -> $ret $body
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "avx2")]
+                #[target_feature(enable = "avx512f,fma")]
+                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                    generic($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2($($arg: $ty),*) -> $ret {
                     generic($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
+                let fma = std::arch::is_x86_feature_detected!("fma");
+                if fma && std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F, checked just above.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if fma && std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU supports AVX2, checked just above.
                     return unsafe { avx2($($arg),*) };
                 }
@@ -112,23 +132,40 @@ impl CustomOp1 for GeluTanhOp {
     }
 }
 
-simd_dispatch!(softmax_row_unnormalised(row: &mut [f32]) -> f32 {
-    // Replaces `row` by exp(row - max(row)) and returns the sum, so the caller can divide
-    // once per output row instead of once per score. Eight partial maxima and sums keep
-    // the reductions vectorised.
-    let mut max = [f32::NEG_INFINITY; 8];
-    let mut chunks = row.chunks_exact(8);
+/// The largest value of `row` (−∞ when empty; NaNs are skipped, as the `exp` of a NaN score
+/// stays NaN anyway). 32 partial maxima, compared with `>` rather than `f32::max`, so the loop
+/// is independent `vmaxps` chains instead of one chain with a NaN check per step.
+#[inline(always)]
+fn row_max(row: &[f32]) -> f32 {
+    const LANES: usize = 32;
+    let mut max = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
     for c in &mut chunks {
         for (m, &v) in max.iter_mut().zip(c) {
-            *m = m.max(v);
+            *m = if v > *m { v } else { *m };
         }
     }
-    let mut m = chunks.remainder().iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    for v in max {
-        m = m.max(v);
+    let mut m = f32::NEG_INFINITY;
+    for &v in max.iter().chain(chunks.remainder()) {
+        m = if v > m { v } else { m };
     }
-    let mut sum = [0f32; 8];
-    let mut chunks = row.chunks_exact_mut(8);
+    m
+}
+
+simd_dispatch!(exp_row_against_max(row: &mut [f32], running_max: f32) -> (f32, f32) {
+    // One step of the streaming softmax: the new running maximum is that of `running_max`
+    // and `row`; `row` becomes exp(row - new max) and its sum is returned beside the max.
+    let row_m = row_max(row);
+    let m = if row_m > running_max { row_m } else { running_max };
+    (m, exp_shifted_in_place(row, m))
+});
+
+/// Replaces `row` by `exp(row − m)` and returns the sum, in 16 partial sums.
+#[inline(always)]
+fn exp_shifted_in_place(row: &mut [f32], m: f32) -> f32 {
+    const LANES: usize = 16;
+    let mut sum = [0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
     for c in &mut chunks {
         for (s, v) in sum.iter_mut().zip(c.iter_mut()) {
             *v = exp(*v - m);
@@ -141,6 +178,13 @@ simd_dispatch!(softmax_row_unnormalised(row: &mut [f32]) -> f32 {
         total += *v;
     }
     total + sum.iter().sum::<f32>()
+}
+
+simd_dispatch!(softmax_row_unnormalised(row: &mut [f32]) -> f32 {
+    // Replaces `row` by exp(row - max(row)) and returns the sum, so the caller can divide
+    // once per output row instead of once per score. Eight partial maxima and sums keep
+    // the reductions vectorised.
+    exp_shifted_in_place(row, row_max(row))
 });
 
 #[cfg(test)]
