@@ -240,16 +240,16 @@ pub fn load_var_builder(dir: &Path, dtype: DType, device: &Device) -> Result<Var
 }
 
 /// `nn.Linear(input, output)` with bias, at `vb`, shape-checked.
-pub fn linear(vb: &VarBuilder, input: usize, output: usize) -> Result<candle_nn::Linear> {
-    Ok(candle_nn::Linear::new(
+pub fn linear(vb: &VarBuilder, input: usize, output: usize) -> Result<crate::nn::Linear> {
+    Ok(crate::nn::Linear::new(
         get(vb, &[output, input], "weight")?,
         Some(get(vb, &[output], "bias")?),
     ))
 }
 
 /// `nn.Linear(input, output, bias=False)` at `vb`, shape-checked.
-pub fn linear_no_bias(vb: &VarBuilder, input: usize, output: usize) -> Result<candle_nn::Linear> {
-    Ok(candle_nn::Linear::new(
+pub fn linear_no_bias(vb: &VarBuilder, input: usize, output: usize) -> Result<crate::nn::Linear> {
+    Ok(crate::nn::Linear::new(
         get(vb, &[output, input], "weight")?,
         None,
     ))

@@ -14,8 +14,9 @@ pub mod projection;
 
 use std::path::Path;
 
+use crate::nn::Linear;
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder};
+use candle_nn::{LayerNorm, VarBuilder};
 use kinema_core::{Error, Result};
 use serde::Deserialize;
 

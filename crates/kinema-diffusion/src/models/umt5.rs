@@ -15,8 +15,9 @@ pub use prompt::{clean_prompt, encode_prompt, load_tokenizer};
 
 use std::path::{Path, PathBuf};
 
+use crate::nn::Linear;
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 
 use crate::nn::attention::{attention, AttentionChunks};

@@ -12,7 +12,10 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, D};
 use rayon::prelude::*;
 
+use std::mem::MaybeUninit;
+
 use super::fastmath::{exp, simd_dispatch};
+use super::unzeroed_f32;
 
 /// erf(x) by Abramowitz & Stegun 7.1.26: `1 − (a1·t + … + a5·t⁵)·e^(−x²)`, `t = 1/(1+p|x|)`,
 /// with the sign of x; absolute error below 1.5e-7 in exact arithmetic, 6e-7 in float32.
@@ -43,28 +46,32 @@ pub fn silu(x: f32) -> f32 {
     x / (1.0 + exp(-x))
 }
 
-simd_dispatch!(affine_silu_into(src: &[f32], dst: &mut [f32], scale: f32, shift: f32) -> () {
+// The kernels write `MaybeUninit` outputs so their buffers need no zeroing first
+// (`super::unzeroed_f32`); each writes `min(dst, src)` elements, and callers pass equal
+// lengths.
+
+simd_dispatch!(affine_silu_into(src: &[f32], dst: &mut [MaybeUninit<f32>], scale: f32, shift: f32) -> () {
     for (d, &v) in dst.iter_mut().zip(src) {
-        *d = silu(v * scale + shift);
+        d.write(silu(v * scale + shift));
     }
 });
 
-simd_dispatch!(silu_into(src: &[f32], dst: &mut [f32]) -> () {
+simd_dispatch!(silu_into(src: &[f32], dst: &mut [MaybeUninit<f32>]) -> () {
     for (d, &v) in dst.iter_mut().zip(src) {
-        *d = silu(v);
+        d.write(silu(v));
     }
 });
 
-simd_dispatch!(geglu_into(hidden: &[f32], gate: &[f32], dst: &mut [f32]) -> () {
+simd_dispatch!(geglu_into(hidden: &[f32], gate: &[f32], dst: &mut [MaybeUninit<f32>]) -> () {
     for ((d, &h), &g) in dst.iter_mut().zip(hidden).zip(gate) {
-        *d = h * gelu_erf(g);
+        d.write(h * gelu_erf(g));
     }
 });
 
-simd_dispatch!(weighted_sum_into(x: &[f32], y: &[f32], dst: &mut [f32], a: f32, b: f32) -> () {
+simd_dispatch!(weighted_sum_into(x: &[f32], y: &[f32], dst: &mut [MaybeUninit<f32>], a: f32, b: f32) -> () {
     for ((d, &u), &v) in dst.iter_mut().zip(x).zip(y) {
         // Two products, then the sum: torch's `a * x + b * y` rounds the same way.
-        *d = a * u + b * v;
+        d.write(a * u + b * v);
     }
 });
 
@@ -102,10 +109,17 @@ impl CustomOp2 for WeightedSum {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(s1, l1)?;
         let y = contiguous_f32(s2, l2)?;
-        let mut dst = vec![0f32; x.len()];
-        dst.par_chunks_mut(CHUNK)
-            .zip(x.par_chunks(CHUNK).zip(y.par_chunks(CHUNK)))
-            .for_each(|(d, (u, v))| weighted_sum_into(u, v, d, self.0, self.1));
+        if x.len() != y.len() {
+            candle_core::bail!("weighted sum of {} and {} elements", x.len(), y.len());
+        }
+        // SAFETY: equal-length chunks of x, y and dst, each chunk written in full.
+        let dst = unsafe {
+            unzeroed_f32(x.len(), |dst| {
+                dst.par_chunks_mut(CHUNK)
+                    .zip(x.par_chunks(CHUNK).zip(y.par_chunks(CHUNK)))
+                    .for_each(|(d, (u, v))| weighted_sum_into(u, v, d, self.0, self.1))
+            })
+        };
         Ok((CpuStorage::F32(dst), l1.shape().clone()))
     }
 }
@@ -157,10 +171,14 @@ impl CustomOp1 for SiluOp {
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let src = contiguous_f32(storage, layout)?;
-        let mut dst = vec![0f32; src.len()];
-        src.par_chunks(CHUNK)
-            .zip(dst.par_chunks_mut(CHUNK))
-            .for_each(|(s, d)| silu_into(s, d));
+        // SAFETY: equal-length chunks of src and dst, each chunk written in full.
+        let dst = unsafe {
+            unzeroed_f32(src.len(), |dst| {
+                src.par_chunks(CHUNK)
+                    .zip(dst.par_chunks_mut(CHUNK))
+                    .for_each(|(s, d)| silu_into(s, d))
+            })
+        };
         Ok((CpuStorage::F32(dst), layout.shape().clone()))
     }
 }
@@ -182,16 +200,24 @@ impl CustomOp1 for GegluOp {
         let width = dims[dims.len() - 1];
         let half = width / 2;
         let rows = src.len() / width.max(1);
-        let mut dst = vec![0f32; rows * half];
         // Several rows per task so narrow rows still make tasks of useful size.
         let rows_per_task = (CHUNK / half.max(1)).max(1);
-        dst.par_chunks_mut(rows_per_task * half)
-            .zip(src.par_chunks(rows_per_task * width))
-            .for_each(|(d, s)| {
-                for (drow, srow) in d.chunks_exact_mut(half).zip(s.chunks_exact(width)) {
-                    geglu_into(&srow[..half], &srow[half..], drow);
+        // SAFETY: dst has `rows` rows of `half` and src `rows` rows of `width`, so the
+        // chunks pair up row for row and every dst row is written in full.
+        let dst = unsafe {
+            unzeroed_f32(rows * half, |dst| {
+                if half == 0 {
+                    return;
                 }
-            });
+                dst.par_chunks_mut(rows_per_task * half)
+                    .zip(src.par_chunks(rows_per_task * width))
+                    .for_each(|(d, s)| {
+                        for (drow, srow) in d.chunks_exact_mut(half).zip(s.chunks_exact(width)) {
+                            geglu_into(&srow[..half], &srow[half..], drow);
+                        }
+                    })
+            })
+        };
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().unwrap_or(&mut 0) = half;
         Ok((CpuStorage::F32(dst), Shape::from(out_dims)))

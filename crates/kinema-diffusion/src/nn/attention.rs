@@ -10,8 +10,8 @@
 use candle_core::{DType, Result, Tensor, D};
 
 pub use super::attention_cpu::cpu_score_block_bytes;
-use super::attention_cpu::{attention_f32, Dims};
-use super::f32_data;
+use super::attention_cpu::{attention_f32, Dims, HeadLayout};
+use super::with_cpu_f32;
 
 /// Work-splitting limits for [`attention`] on devices other than the CPU, and for attention
 /// with a bias. (Unbiased attention on the CPU runs the fused kernel in `attention_cpu`,
@@ -78,6 +78,18 @@ pub fn attention(
     }
     let bh = b * h;
     let out_dtype = q.dtype();
+    if q.device().is_cpu() && bias.is_none() {
+        let dims = Dims {
+            batch: b,
+            heads: h,
+            nq,
+            nk,
+            d,
+            dv,
+        };
+        let out = cpu_kernel(q, k, v, dims, HeadLayout::HeadMajor, scale)?;
+        return Tensor::from_vec(out, (b, h, nq, dv), q.device())?.to_dtype(out_dtype);
+    }
     let q = q
         .to_dtype(DType::F32)?
         .affine(scale, 0.0)?
@@ -87,26 +99,6 @@ pub fn attention(
         .to_dtype(DType::F32)?
         .contiguous()?
         .reshape((bh, nk, dv))?;
-
-    if q.device().is_cpu() && bias.is_none() {
-        let dims = Dims {
-            heads: bh,
-            nq,
-            nk,
-            d,
-            dv,
-        };
-        let (qs, ql) = q.storage_and_layout();
-        let (ks, kl) = k.storage_and_layout();
-        let (vs, vl) = v.storage_and_layout();
-        let out = attention_f32(
-            f32_data(&qs, ql)?,
-            f32_data(&ks, kl)?,
-            f32_data(&vs, vl)?,
-            dims,
-        );
-        return Tensor::from_vec(out, (b, h, nq, dv), q.device())?.to_dtype(out_dtype);
-    }
 
     let key_chunk = nk.min(chunks.max_keys.max(1));
     let per_query_row = bh * key_chunk * std::mem::size_of::<f32>();
@@ -128,6 +120,84 @@ pub fn attention(
     Tensor::cat(&outputs, 1)?
         .reshape((b, h, nq, dv))?
         .to_dtype(out_dtype)
+}
+
+/// [`attention`] without a bias on token-major operands: `q` `[B, Nq, H·D]`, `k`
+/// `[B, Nk, H·D]`, `v` `[B, Nk, H·Dv]` (the projections as they come out of their linear
+/// layers), returning `[B, Nq, H·Dv]`, ready for the output projection. On the CPU the
+/// heads are read in place with strides, which saves splitting q, k and v into heads and
+/// merging the output back (four copies of the activation per attention); elsewhere it
+/// splits, runs [`attention`] and merges.
+pub fn attention_tokens(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    heads: usize,
+    scale: f64,
+) -> Result<Tensor> {
+    let (b, nq, qw) = q.dims3()?;
+    let (kb, nk, kw) = k.dims3()?;
+    let (vb, vn, vw) = v.dims3()?;
+    if heads == 0
+        || qw % heads != 0
+        || vw % heads != 0
+        || (kb, kw) != (b, qw)
+        || (vb, vn) != (b, nk)
+    {
+        candle_core::bail!(
+            "attention shapes disagree for {heads} heads: q {:?}, k {:?}, v {:?}",
+            q.dims(),
+            k.dims(),
+            v.dims()
+        );
+    }
+    if nk == 0 {
+        candle_core::bail!("attention over zero keys");
+    }
+    let (d, dv) = (qw / heads, vw / heads);
+    if q.device().is_cpu() {
+        let dims = Dims {
+            batch: b,
+            heads,
+            nq,
+            nk,
+            d,
+            dv,
+        };
+        let out = cpu_kernel(q, k, v, dims, HeadLayout::TokenMajor, scale)?;
+        return Tensor::from_vec(out, (b, nq, vw), q.device())?.to_dtype(q.dtype());
+    }
+    let split = |t: &Tensor, n: usize, w: usize| -> Result<Tensor> {
+        t.reshape((b, n, heads, w))?.transpose(1, 2)?.contiguous()
+    };
+    let out = attention(
+        &split(q, nq, d)?,
+        &split(k, nk, d)?,
+        &split(v, nk, dv)?,
+        None,
+        scale,
+        AttentionChunks::default(),
+    )?;
+    out.transpose(1, 2)?.reshape((b, nq, vw))
+}
+
+/// Runs the CPU kernel on float32 copies of the operands where they are not contiguous
+/// float32 already (in place otherwise).
+fn cpu_kernel(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    dims: Dims,
+    layout: HeadLayout,
+    scale: f64,
+) -> Result<Vec<f32>> {
+    with_cpu_f32(q, |qd| {
+        with_cpu_f32(k, |kd| {
+            with_cpu_f32(v, |vd| {
+                attention_f32(qd, kd, vd, dims, layout, scale as f32)
+            })
+        })
+    })??
 }
 
 /// Adds the bias block for queries `q_start..q_start+nq_c` and keys `k_start..k_start+nk_c`.
@@ -376,6 +446,42 @@ mod tests {
         let got = attention(&bf(&q), &bf(&k), &bf(&v), None, 0.25, chunks).unwrap();
         assert_eq!(got.dtype(), DType::BF16);
         assert!(max_diff(&got.to_dtype(DType::F32).unwrap(), &want) < 3e-2);
+    }
+
+    /// Token-major operands give what splitting into heads and merging gives, with
+    /// several query and key blocks (600 queries, 1100 keys) and uneven widths.
+    #[test]
+    fn token_major_matches_split_heads() {
+        let heads = 3;
+        for (nq, nk, d, dv) in [(7, 5, 4, 2), (600, 1100, 8, 5)] {
+            let q = rand(&[2, nq, heads * d], 30);
+            let k = rand(&[2, nk, heads * d], 31);
+            let v = rand(&[2, nk, heads * dv], 32);
+            let split = |t: &Tensor, w: usize| {
+                let (b, n, _) = t.dims3().unwrap();
+                t.reshape((b, n, heads, w))
+                    .unwrap()
+                    .transpose(1, 2)
+                    .unwrap()
+                    .contiguous()
+                    .unwrap()
+            };
+            let want = attention_naive(&split(&q, d), &split(&k, d), &split(&v, dv), None, 0.3)
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap()
+                .reshape((2, nq, heads * dv))
+                .unwrap();
+            let got = attention_tokens(&q, &k, &v, heads, 0.3).unwrap();
+            assert!(
+                max_diff(&got, &want) < 1e-5,
+                "{nq}x{nk}: {}",
+                max_diff(&got, &want)
+            );
+        }
+        let q = rand(&[1, 4, 6], 33);
+        assert!(attention_tokens(&q, &q, &q, 4, 1.0).is_err());
+        assert!(attention_tokens(&q, &rand(&[1, 4, 5], 34), &q, 3, 1.0).is_err());
     }
 
     #[test]

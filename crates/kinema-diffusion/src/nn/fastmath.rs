@@ -11,6 +11,8 @@
 //! against f64); below that range it returns ≈1e-38 instead of a denormal or 0, which no
 //! softmax or sigmoid here can tell apart from 0. NaN stays NaN.
 
+use std::mem::MaybeUninit;
+
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -91,9 +93,9 @@ macro_rules! simd_dispatch {
 
 pub(crate) use simd_dispatch;
 
-simd_dispatch!(gelu_tanh_into(src: &[f32], dst: &mut [f32]) -> () {
+simd_dispatch!(gelu_tanh_into(src: &[f32], dst: &mut [MaybeUninit<f32>]) -> () {
     for (d, &x) in dst.iter_mut().zip(src) {
-        *d = gelu_tanh(x);
+        d.write(gelu_tanh(x));
     }
 });
 
@@ -123,11 +125,15 @@ impl CustomOp1 for GeluTanhOp {
             candle_core::bail!("gelu_tanh expects a contiguous tensor");
         };
         let src = &storage.as_slice::<f32>()?[start..end];
-        let mut dst = vec![0f32; src.len()];
         const CHUNK: usize = 1 << 14;
-        src.par_chunks(CHUNK)
-            .zip(dst.par_chunks_mut(CHUNK))
-            .for_each(|(s, d)| gelu_tanh_into(s, d));
+        // SAFETY: equal-length chunks of src and dst, each chunk written in full.
+        let dst = unsafe {
+            super::unzeroed_f32(src.len(), |dst| {
+                src.par_chunks(CHUNK)
+                    .zip(dst.par_chunks_mut(CHUNK))
+                    .for_each(|(s, d)| gelu_tanh_into(s, d))
+            })
+        };
         Ok((CpuStorage::F32(dst), layout.shape().clone()))
     }
 }

@@ -149,19 +149,22 @@ impl GroupNorm {
                 (mean as f32, (1.0 / (var + self.eps).sqrt()) as f32)
             })
             .collect();
-        let mut out = vec![0f32; data.len()];
-        out.par_chunks_mut(spatial.max(1))
-            .zip(data.par_chunks(spatial.max(1)))
-            .enumerate()
-            .for_each(|(row, (dst, src))| {
-                let ch = row % c;
-                let n = row / c / frames;
-                let (mean, inv) = stats[n * g + ch / cg];
-                let scale = self.weight[ch] * inv;
-                let shift = self.bias[ch] - mean * scale;
-                normalise_row(src, dst, scale, shift, silu);
-            });
-        out
+        // SAFETY: equal-length rows of data and out, each written in full.
+        unsafe {
+            super::unzeroed_f32(data.len(), |out| {
+                out.par_chunks_mut(spatial.max(1))
+                    .zip(data.par_chunks(spatial.max(1)))
+                    .enumerate()
+                    .for_each(|(row, (dst, src))| {
+                        let ch = row % c;
+                        let n = row / c / frames;
+                        let (mean, inv) = stats[n * g + ch / cg];
+                        let scale = self.weight[ch] * inv;
+                        let shift = self.bias[ch] - mean * scale;
+                        normalise_row(src, dst, scale, shift, silu);
+                    })
+            })
+        }
     }
 
     fn run_generic(&self, x: &Tensor, frames: usize, silu: bool) -> Result<Tensor> {
@@ -192,12 +195,18 @@ impl GroupNorm {
 }
 
 /// `dst = src·scale + shift`, then SiLU when asked; vectorised for AVX2 where available.
-fn normalise_row(src: &[f32], dst: &mut [f32], scale: f32, shift: f32, silu: bool) {
+fn normalise_row(
+    src: &[f32],
+    dst: &mut [std::mem::MaybeUninit<f32>],
+    scale: f32,
+    shift: f32,
+    silu: bool,
+) {
     if silu {
         super::activations::affine_silu_into(src, dst, scale, shift);
     } else {
         for (d, &v) in dst.iter_mut().zip(src) {
-            *d = v * scale + shift;
+            d.write(v * scale + shift);
         }
     }
 }

@@ -11,6 +11,7 @@ mod conv3d_cpu;
 mod conv3d_winograd;
 pub mod fastmath;
 pub mod group_norm;
+pub mod linear;
 pub mod norm;
 pub mod temporal_conv;
 pub mod timestep;
@@ -19,6 +20,7 @@ mod winograd_transforms;
 pub use conv2d::Conv2d;
 pub use conv3d::{CausalConv3d, Conv3d, Conv3dConfig, CpuConvKernel, Pad3d};
 pub use group_norm::GroupNorm;
+pub use linear::Linear;
 pub use norm::ChannelRmsNorm;
 pub use temporal_conv::TemporalConv;
 
@@ -39,6 +41,24 @@ pub(crate) fn xorshift_tensor(shape: &[usize], mut state: u64, low: f32, span: f
         })
         .collect();
     Tensor::from_vec(data, shape, &candle_core::Device::Cpu).unwrap()
+}
+
+/// A buffer of `len` floats that `fill` writes in full, returned without zeroing it first.
+/// Why: the CPU kernels' outputs are hundreds of MiB, and `vec![0.0; len]` on reused heap
+/// memory is a `memset` over all of it (4 % of an SVD U-Net step) just before the kernel
+/// overwrites every element.
+///
+/// # Safety
+/// `fill` must write every element of the slice it is given.
+pub(crate) unsafe fn unzeroed_f32(
+    len: usize,
+    fill: impl FnOnce(&mut [std::mem::MaybeUninit<f32>]),
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    fill(&mut out.spare_capacity_mut()[..len]);
+    // SAFETY: the caller promises `fill` initialised all `len` elements.
+    unsafe { out.set_len(len) };
+    out
 }
 
 /// The data of a contiguous f32 CPU tensor, from its `storage_and_layout()`, uncopied.

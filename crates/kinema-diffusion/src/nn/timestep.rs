@@ -1,8 +1,9 @@
 //! Timestep conditioning shared by the diffusion models: diffusers' `Timesteps` (sinusoidal
 //! features) and `TimestepEmbedding` (the two-layer MLP that follows it).
 
+use crate::nn::Linear;
 use candle_core::{Module, Result as CResult, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::Result;
 
 use crate::weights::linear;

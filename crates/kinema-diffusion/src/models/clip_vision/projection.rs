@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use crate::nn::Linear;
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 
 use super::{tower, ClipDepth, ClipVisionConfig, ClipVisionEncoder};

@@ -4,8 +4,9 @@
 //! Unlike the Wan VAE, diffusers runs this one over the whole clip at once (no feature
 //! cache), so the causal padding is the first frame repeated, never zeros or a cache.
 
+use crate::nn::Linear;
 use candle_core::{Module, Tensor};
-use candle_nn::{GroupNorm, Linear, VarBuilder};
+use candle_nn::{GroupNorm, VarBuilder};
 use kinema_core::Result;
 
 use super::config::Resample;

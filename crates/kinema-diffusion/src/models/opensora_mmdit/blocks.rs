@@ -3,8 +3,9 @@
 //! layouts: fused (`qkv`, `linear1`) and split (`q_proj`/`k_proj`/`v_proj`, and `q_proj`/
 //! `k_proj`/`v_mlp` in the single blocks, as the released checkpoint has them).
 
+use crate::nn::Linear;
 use candle_core::{Module, Result as CResult, Tensor, D};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::Result;
 
 use super::config::MmditConfig;

@@ -1,8 +1,9 @@
 //! The MMDiT's small parts (`opensora/models/mmdit/layers.py`): timestep features, the MLP
 //! embedders, AdaLN modulation, the query/key RMS norm and the final layer.
 
+use crate::nn::Linear;
 use candle_core::{DType, Device, Module, Result as CResult, Tensor, D};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::Result;
 
 use crate::weights;

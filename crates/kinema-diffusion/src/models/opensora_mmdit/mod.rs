@@ -19,8 +19,9 @@ pub use rope::{RopeLayout, RopeTable};
 
 use std::path::Path;
 
+use crate::nn::Linear;
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 
 use self::blocks::{DoubleStreamBlock, SingleStreamBlock};

@@ -3,13 +3,14 @@
 //! `TemporalBasicTransformerBlock`, `FeedForward` with GEGLU), and the VAE's single-head
 //! spatial attention.
 
+use crate::nn::Linear;
 use candle_core::{Module, Result as CResult, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder};
+use candle_nn::{LayerNorm, VarBuilder};
 use kinema_core::Result;
 
 use super::resnet::GROUPS;
 use crate::nn::activations::geglu_tensor;
-use crate::nn::attention::{attention, AttentionChunks};
+use crate::nn::attention::attention_tokens;
 use crate::nn::{CandleContext, GroupNorm};
 use crate::weights::{self, linear, linear_no_bias};
 
@@ -59,13 +60,6 @@ impl Attention {
         })
     }
 
-    fn split(&self, x: &Tensor) -> CResult<Tensor> {
-        let (b, n, inner) = x.dims3()?;
-        x.reshape((b, n, self.heads, inner / self.heads))?
-            .transpose(1, 2)?
-            .contiguous()
-    }
-
     /// `x` `[B, N, C]` attends to `context` `[B, L, D]` (itself when `None`). The result
     /// broadcasts to `[B, N, C]`: with a single context token every query's softmax is
     /// exactly 1, so the output is that token's value projection, returned as `[B, 1, C]`
@@ -76,15 +70,23 @@ impl Attention {
                 return self.to_out.forward(&self.to_v.forward(ctx)?);
             }
         }
-        let ctx = context.unwrap_or(x);
-        let q = self.split(&self.to_q.forward(x)?)?;
-        let k = self.split(&self.to_k.forward(ctx)?)?;
-        let v = self.split(&self.to_v.forward(ctx)?)?;
-        let scale = 1.0 / (q.dim(3)? as f64).sqrt();
-        let out = attention(&q, &k, &v, None, scale, AttentionChunks::default())?;
-        let (b, h, n, d) = out.dims4()?;
+        self.to_out.forward(&self.heads_output(x, context)?)
+    }
+
+    /// `residual + self-attention of x`, the residual added inside the output projection.
+    pub fn forward_add(&self, x: &Tensor, residual: &Tensor) -> CResult<Tensor> {
         self.to_out
-            .forward(&out.transpose(1, 2)?.reshape((b, n, h * d))?)
+            .forward_add(&self.heads_output(x, None)?, residual)
+    }
+
+    /// The attention of every head, merged to `[B, N, inner]` (before `to_out`).
+    fn heads_output(&self, x: &Tensor, context: Option<&Tensor>) -> CResult<Tensor> {
+        let ctx = context.unwrap_or(x);
+        let q = self.to_q.forward(x)?;
+        let k = self.to_k.forward(ctx)?;
+        let v = self.to_v.forward(ctx)?;
+        let scale = 1.0 / ((q.dim(2)? / self.heads) as f64).sqrt();
+        attention_tokens(&q, &k, &v, self.heads, scale)
     }
 }
 
@@ -106,6 +108,12 @@ impl FeedForward {
 
     pub fn forward(&self, x: &Tensor) -> CResult<Tensor> {
         self.out.forward(&geglu_tensor(&self.proj.forward(x)?)?)
+    }
+
+    /// `residual + forward(x)`, the residual added inside the output projection.
+    pub fn forward_add(&self, x: &Tensor, residual: &Tensor) -> CResult<Tensor> {
+        self.out
+            .forward_add(&geglu_tensor(&self.proj.forward(x)?)?, residual)
     }
 }
 
@@ -142,13 +150,13 @@ impl BasicTransformerBlock {
 
     /// `x` `[B·F, N, C]` (tokens of each frame), `context` `[B·F, L, D]`.
     pub fn forward(&self, x: &Tensor, context: &Tensor) -> CResult<Tensor> {
-        let x = (x + self.attn1.forward(&self.norm1.forward(x)?, None)?)?;
+        let x = self.attn1.forward_add(&self.norm1.forward(x)?, x)?;
         let x = x.broadcast_add(
             &self
                 .attn2
                 .forward(&self.norm2.forward(&x)?, Some(context))?,
         )?;
-        &x + self.ff.forward(&self.norm3.forward(&x)?)?
+        self.ff.forward_add(&self.norm3.forward(&x)?, &x)
     }
 }
 
@@ -198,8 +206,8 @@ impl TemporalBasicTransformerBlock {
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b * n, frames, c))?;
-        let h = (self.ff_in.forward(&self.norm_in.forward(&x)?)? + &x)?;
-        let h = (&h + self.attn1.forward(&self.norm1.forward(&h)?, None)?)?;
+        let h = self.ff_in.forward_add(&self.norm_in.forward(&x)?, &x)?;
+        let h = self.attn1.forward_add(&self.norm1.forward(&h)?, &h)?;
         // Cross-attention: every query of a clip sees the same context, so the clip's
         // pixels and frames are one query sequence.
         let q = self.norm2.forward(&h)?.reshape((b, n * frames, c))?;
@@ -208,7 +216,7 @@ impl TemporalBasicTransformerBlock {
             .reshape((b, n * frames, c))?
             .broadcast_add(&cross)?
             .reshape((b * n, frames, c))?;
-        let h = (&h + self.ff.forward(&self.norm3.forward(&h)?)?)?;
+        let h = self.ff.forward_add(&self.norm3.forward(&h)?, &h)?;
         h.reshape((b, n, frames, c))?
             .transpose(1, 2)?
             .contiguous()?

@@ -6,8 +6,9 @@
 //! [`crate::nn::TemporalConv`] and [`GroupNorm::forward_frames`]), so the block never
 //! permutes to `[B, C, F, H, W]` and back as diffusers does.
 
+use crate::nn::Linear;
 use candle_core::{DType, Module, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::Result;
 
 use crate::nn::activations::{silu_tensor, weighted_sum};

@@ -2,8 +2,9 @@
 //! every frame, each followed by a temporal block over the frames of every pixel (given a
 //! learnt frame-position embedding), the two blended by a learnt `AlphaBlender`.
 
+use crate::nn::Linear;
 use candle_core::{Module, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 
 use super::attention::{BasicTransformerBlock, TemporalBasicTransformerBlock};

@@ -20,8 +20,9 @@ pub use rope::{rope_3d, Rope3d};
 
 use std::path::Path;
 
+use crate::nn::Linear;
 use candle_core::{DType, Device, Module, Result as CResult, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::{Error, Result};
 
 use self::block::WanBlock;

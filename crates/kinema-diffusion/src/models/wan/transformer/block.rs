@@ -1,8 +1,9 @@
 //! One `WanTransformerBlock`: AdaLN-modulated self-attention with 3D RoPE, cross-attention to
 //! the text (and, for I2V, separately to the image tokens), and a GELU feed-forward.
 
+use crate::nn::Linear;
 use candle_core::{DType, Module, Result as CResult, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::Result;
 
 use super::layers::{linear, LayerNorm};

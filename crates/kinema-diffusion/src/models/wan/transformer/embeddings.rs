@@ -1,8 +1,9 @@
 //! Conditioning inputs of the Wan transformer (`WanTimeTextImageEmbedding`): the timestep
 //! embedding and its AdaLN projection, the text projection, and the CLIP image projection.
 
+use crate::nn::Linear;
 use candle_core::{DType, Module, Result as CResult, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 use kinema_core::Result;
 
 use super::config::WanTransformerConfig;
