@@ -4,8 +4,13 @@
 //! In a Wan transformer step at 3510 tokens the attention softmax evaluates ~300 M
 //! exponentials per layer and the feed-forward GELU 50 M; as scalar calls they cost more
 //! than a second per layer. The functions here are branch-free polynomials that LLVM turns
-//! into SIMD code, compiled twice: for the baseline target and, picked at run time, for
-//! AVX2 (8 lanes), so release builds need no `-C target-cpu` flag.
+//! into SIMD code, compiled three times: for the baseline target and, picked at run time,
+//! for AVX2 + FMA (8 lanes) and AVX-512 (16 lanes), so release builds need no
+//! `-C target-cpu` flag. Everything in them must stay vectorisable: a float-to-int `as`
+//! cast, for one, saturates and is done one lane at a time (it had made the softmax half
+//! of the SVD attention). The polynomials use `mul_add`, a single instruction in the SIMD
+//! builds and on aarch64; only an x86-64 CPU without FMA (before 2013) runs the baseline
+//! build, where it is a slower library call.
 //!
 //! Accuracy: `exp` is within 2 ulp of the correctly rounded value on [-87, 88] (tested
 //! against f64); below that range it returns ≈1e-38 instead of a denormal or 0, which no
