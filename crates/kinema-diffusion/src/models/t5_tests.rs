@@ -8,6 +8,7 @@ use tokenizers::Tokenizer;
 
 use super::*;
 use crate::models::wan::transformer::random_var_builder;
+use crate::nn::max_abs_diff;
 
 /// A word-level tokenizer with T5's `<pad>` = 0 and `</s>` = 1 appended to every text.
 pub(crate) fn word_tokenizer(pad: &str, eos: &str) -> Tokenizer {
@@ -46,19 +47,6 @@ fn tiny_t5() -> T5Encoder {
     T5Encoder::new(config, &vb).unwrap()
 }
 
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
-
 #[test]
 fn prompts_pad_to_512_tokens_and_truncate_keeping_the_eos() {
     let tok = word_tokenizer("<pad>", "</s>");
@@ -81,13 +69,13 @@ fn encode_padded_attends_the_padding_as_open_sora_does() {
         .unwrap();
     assert_eq!(out.dims(), &[1, 512, 16]);
     let ids = padded_ids(&tok, &["a knight waves hello"], 512, 0, "<pad>").unwrap();
-    assert_eq!(max_diff(&out, &t5.forward(&ids, None).unwrap()), 0.0);
+    assert_eq!(max_abs_diff(&out, &t5.forward(&ids, None).unwrap()), 0.0);
     // Masking the padding instead changes even the real tokens' states.
     let mask: Vec<u32> = (0..512).map(|i| u32::from(i < 5)).collect();
     let mask = Tensor::from_vec(mask, (1, 512), &Device::Cpu).unwrap();
     let masked = t5.forward(&ids, Some(&mask)).unwrap();
     let real = |t: &Tensor| t.narrow(1, 0, 5).unwrap();
-    assert!(max_diff(&real(&out), &real(&masked)) > 1e-4);
+    assert!(max_abs_diff(&real(&out), &real(&masked)) > 1e-4);
 }
 
 #[test]

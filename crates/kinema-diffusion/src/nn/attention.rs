@@ -295,6 +295,7 @@ pub fn attention_naive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::max_abs_diff;
     use candle_core::Device;
 
     fn rand(shape: &[usize], seed: u64) -> Tensor {
@@ -304,20 +305,6 @@ mod tests {
             -2.0,
             4.0,
         )
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        assert_eq!(a.dims(), b.dims());
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
     }
 
     /// Odd sizes so blocks never divide evenly; tiny budgets force many query and key blocks.
@@ -348,9 +335,9 @@ mod tests {
             )
             .unwrap();
             assert!(
-                max_diff(&got, &want) < 1e-5,
+                max_abs_diff(&got, &want) < 1e-5,
                 "budget {max_score_bytes}/{max_keys}: {}",
-                max_diff(&got, &want)
+                max_abs_diff(&got, &want)
             );
         }
     }
@@ -368,9 +355,9 @@ mod tests {
             let want = attention_naive(&q, &k, &v, None, 0.5).unwrap();
             let got = attention(&q, &k, &v, None, 0.5, AttentionChunks::default()).unwrap();
             assert!(
-                max_diff(&got, &want) < 1e-5,
+                max_abs_diff(&got, &want) < 1e-5,
                 "{nq}x{nk}: {}",
-                max_diff(&got, &want)
+                max_abs_diff(&got, &want)
             );
         }
     }
@@ -402,9 +389,9 @@ mod tests {
                 let want_b = attention_naive(&q, &k, &v, Some(b), 1.0).unwrap();
                 let got = attention(&q, &k, &v, Some(b), 1.0, chunks).unwrap();
                 assert!(
-                    max_diff(&got, &want_b) < 1e-5,
+                    max_abs_diff(&got, &want_b) < 1e-5,
                     "{chunks:?}: {}",
-                    max_diff(&got, &want_b)
+                    max_abs_diff(&got, &want_b)
                 );
             }
         }
@@ -423,7 +410,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            max_diff(
+            max_abs_diff(
                 &got.narrow(0, 1, 1).unwrap(),
                 &want.narrow(0, 1, 1).unwrap()
             ) < 1e-5
@@ -445,7 +432,7 @@ mod tests {
         };
         let got = attention(&bf(&q), &bf(&k), &bf(&v), None, 0.25, chunks).unwrap();
         assert_eq!(got.dtype(), DType::BF16);
-        assert!(max_diff(&got.to_dtype(DType::F32).unwrap(), &want) < 3e-2);
+        assert!(max_abs_diff(&got.to_dtype(DType::F32).unwrap(), &want) < 3e-2);
     }
 
     /// Token-major operands give what splitting into heads and merging gives, with
@@ -474,9 +461,9 @@ mod tests {
                 .unwrap();
             let got = attention_tokens(&q, &k, &v, heads, 0.3).unwrap();
             assert!(
-                max_diff(&got, &want) < 1e-5,
+                max_abs_diff(&got, &want) < 1e-5,
                 "{nq}x{nk}: {}",
-                max_diff(&got, &want)
+                max_abs_diff(&got, &want)
             );
         }
         let q = rand(&[1, 4, 6], 33);

@@ -214,6 +214,7 @@ fn normalise_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::max_abs_diff;
 
     fn tensor(shape: &[usize], seed: u64) -> Tensor {
         crate::nn::xorshift_tensor(shape, seed | 1, -2.0, 6.0)
@@ -225,19 +226,6 @@ mod tests {
         GroupNorm::new(groups, 1e-5, w, b).unwrap()
     }
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-
     /// The CPU kernel and the generic (device) path agree, plain, fused and across frames.
     #[test]
     fn cpu_kernel_matches_generic_path() {
@@ -246,7 +234,7 @@ mod tests {
         for (frames, silu) in [(1, false), (1, true), (3, false), (2, true)] {
             let fast = gn.run_cpu(&x, frames, silu).unwrap();
             let slow = gn.run_generic(&x, frames, silu).unwrap();
-            assert!(max_diff(&fast, &slow) < 1e-5, "{frames} {silu}");
+            assert!(max_abs_diff(&fast, &slow) < 1e-5, "{frames} {silu}");
         }
     }
 
@@ -271,7 +259,7 @@ mod tests {
             .reshape((6, 8, 2, 3))
             .unwrap();
         let got = gn.forward_frames(&x, 3, false).unwrap();
-        assert!(max_diff(&got, &want) < 1e-5);
+        assert!(max_abs_diff(&got, &want) < 1e-5);
         // Each normalised group has mean ≈ bias-weighted, i.e. before the affine: 0 and 1.
         let plain = GroupNorm::new(
             2,

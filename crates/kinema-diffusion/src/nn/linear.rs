@@ -67,26 +67,34 @@ impl Linear {
             }
         }
         let m = x.elem_count() / k.max(1);
-        // Without a bias or residual the GEMM writes every element without reading it, so
-        // the buffer is left unfilled (zeroing it was a memset over the whole output).
-        let mut out = match residual {
-            Some(r) => r.contiguous()?.flatten_all()?.to_vec1::<f32>()?,
-            None if self.inner.bias().is_some() || k == 0 => vec![0f32; m * n],
-            None => Vec::with_capacity(m * n),
-        };
+        let len = m * n;
         let bias = match self.inner.bias() {
             Some(b) => Some(b.contiguous()?.to_vec1::<f32>()?),
             None => None,
         };
-        if let Some(bias) = &bias {
-            out.par_chunks_mut(n.max(1) * 64).for_each(|rows| {
-                for row in rows.chunks_exact_mut(n) {
-                    row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
-                }
-            });
+        if bias.as_ref().is_some_and(|b| b.len() != n) {
+            candle_core::bail!(
+                "linear: bias {:?} for {n} outputs",
+                self.inner.bias().map(|b| b.dims())
+            );
+        }
+        // What the GEMM accumulates onto: residual + bias, the bias rows, or nothing, when
+        // it writes every element without reading it and the buffer is not even zeroed.
+        let mut out = match (residual, &bias) {
+            (Some(r), _) => r.contiguous()?.flatten_all()?.to_vec1::<f32>()?,
+            (None, Some(b)) => bias_rows(b, len),
+            (None, None) if k == 0 => vec![0f32; len],
+            (None, None) => Vec::with_capacity(len),
+        };
+        if let (Some(_), Some(b)) = (residual, &bias) {
+            out.par_chunks_mut(n.max(1) * ROWS_PER_TASK)
+                .for_each(|rows| {
+                    for row in rows.chunks_exact_mut(n) {
+                        row.iter_mut().zip(b).for_each(|(o, b)| *o += b);
+                    }
+                });
         }
         let accumulate = residual.is_some() || bias.is_some();
-        let len = m * n;
         let x = x.contiguous()?;
         let (xs, xl) = x.storage_and_layout();
         let (ws, wl) = w.storage_and_layout();
@@ -128,6 +136,27 @@ impl Linear {
     }
 }
 
+/// Output rows per rayon task when filling or adding the bias.
+const ROWS_PER_TASK: usize = 64;
+
+/// `len / bias.len()` copies of `bias`, one per output row.
+fn bias_rows(bias: &[f32], len: usize) -> Vec<f32> {
+    let n = bias.len().max(1);
+    // SAFETY: every chunk is a whole number of rows (len is a multiple of n), each row
+    // written in full from the bias.
+    unsafe {
+        super::unzeroed_f32(len, |out| {
+            out.par_chunks_mut(n * ROWS_PER_TASK).for_each(|rows| {
+                for row in rows.chunks_exact_mut(n) {
+                    row.iter_mut().zip(bias).for_each(|(o, &b)| {
+                        o.write(b);
+                    });
+                }
+            })
+        })
+    }
+}
+
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self.cpu(x, None)? {
@@ -140,20 +169,8 @@ impl Module for Linear {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::max_abs_diff;
     use crate::nn::xorshift_tensor;
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
 
     /// Against candle's `Linear` (a matmul and a broadcast add) for 2-D and 3-D inputs,
     /// with and without a bias and a residual, and on a strided input.
@@ -167,14 +184,14 @@ mod tests {
             for shape in [vec![4, 5], vec![2, 3, 5]] {
                 let x = xorshift_tensor(&shape, 11, -2.0, 4.0);
                 let want = theirs.forward(&x).unwrap();
-                assert!(max_diff(&ours.forward(&x).unwrap(), &want) < 1e-5);
+                assert!(max_abs_diff(&ours.forward(&x).unwrap(), &want) < 1e-5);
                 let r = xorshift_tensor(want.dims(), 13, -2.0, 4.0);
                 let got = ours.forward_add(&x, &r).unwrap();
-                assert!(max_diff(&got, &(&want + &r).unwrap()) < 1e-5);
+                assert!(max_abs_diff(&got, &(&want + &r).unwrap()) < 1e-5);
             }
             let strided = xorshift_tensor(&[5, 4], 17, -2.0, 4.0).t().unwrap();
             let want = theirs.forward(&strided).unwrap();
-            assert!(max_diff(&ours.forward(&strided).unwrap(), &want) < 1e-5);
+            assert!(max_abs_diff(&ours.forward(&strided).unwrap(), &want) < 1e-5);
         }
     }
 

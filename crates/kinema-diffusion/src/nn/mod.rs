@@ -43,6 +43,23 @@ pub(crate) fn xorshift_tensor(shape: &[usize], mut state: u64, low: f32, span: f
     Tensor::from_vec(data, shape, &candle_core::Device::Cpu).unwrap()
 }
 
+/// The largest absolute difference between two same-shaped tensors (tests compare against
+/// reference paths with it).
+#[cfg(test)]
+pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
 /// A buffer of `len` floats that `fill` writes in full, returned without zeroing it first.
 /// Why: the CPU kernels' outputs are hundreds of MiB, and `vec![0.0; len]` on reused heap
 /// memory is a `memset` over all of it (4 % of an SVD U-Net step) just before the kernel

@@ -1,6 +1,7 @@
 use candle_core::{DType, Device, Tensor};
 
 use super::*;
+use crate::nn::max_abs_diff;
 use crate::weights::RandomWeights;
 
 /// A VAE small enough to run on 272-pixel frames in a unit test, with random weights.
@@ -24,19 +25,6 @@ fn ramp_video(frames: usize, h: usize, w: usize) -> Tensor {
         .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
         .collect();
     Tensor::from_vec(values, (1, 3, frames, h, w), &Device::Cpu).unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 #[test]
@@ -69,15 +57,15 @@ fn reference_latent_is_a_seeded_scaled_posterior_sample() {
     let latent = vae.reference_latent(&frame, 42).unwrap();
     assert_eq!(latent.dims(), &[1, 2, 1, 2, 2]);
     let expected = (posterior.sample(42).unwrap() * 0.476986).unwrap();
-    assert!(max_diff(&latent, &expected) < 1e-6);
+    assert!(max_abs_diff(&latent, &expected) < 1e-6);
     // A sample, not the mean: it moves with the seed and differs from `mean · scale`.
     assert_eq!(
-        max_diff(&latent, &vae.reference_latent(&frame, 42).unwrap()),
+        max_abs_diff(&latent, &vae.reference_latent(&frame, 42).unwrap()),
         0.0
     );
-    assert!(max_diff(&latent, &vae.reference_latent(&frame, 43).unwrap()) > 1e-4);
+    assert!(max_abs_diff(&latent, &vae.reference_latent(&frame, 43).unwrap()) > 1e-4);
     let scaled_mean = (posterior.mean * 0.476986).unwrap();
-    assert!(max_diff(&latent, &scaled_mean) > 1e-4);
+    assert!(max_abs_diff(&latent, &scaled_mean) > 1e-4);
 }
 
 #[test]
@@ -93,7 +81,7 @@ fn open_sora_tiles_spatially_only_above_256_pixels() {
     let small = ramp_video(1, 256, 16);
     let plain = vae.encode(&small).unwrap().mean;
     vae.set_tiling(Tiling::open_sora()).unwrap();
-    assert_eq!(max_diff(&plain, &vae.encode(&small).unwrap().mean), 0.0);
+    assert_eq!(max_abs_diff(&plain, &vae.encode(&small).unwrap().mean), 0.0);
 
     // At 272 px two tiles run: pixel rows 0..256 and 192..272 (latent rows 0..32, 24..34).
     // The first tile's 24-row crop is used as is (and row 24 too: the crossfade starts at
@@ -109,15 +97,18 @@ fn open_sora_tiles_spatially_only_above_256_pixels() {
     let first = vae.encode(&tall.narrow(3, 0, 256).unwrap()).unwrap().mean;
     let second = vae.encode(&tall.narrow(3, 192, 80).unwrap()).unwrap().mean;
     let rows = |t: &Tensor, a: usize, n: usize| t.narrow(3, a, n).unwrap();
-    assert_eq!(max_diff(&rows(&tiled, 0, 25), &rows(&first, 0, 25)), 0.0);
-    assert!(max_diff(&rows(&tiled, 32, 2), &rows(&second, 8, 2)) < 1e-6);
+    assert_eq!(
+        max_abs_diff(&rows(&tiled, 0, 25), &rows(&first, 0, 25)),
+        0.0
+    );
+    assert!(max_abs_diff(&rows(&tiled, 32, 2), &rows(&second, 8, 2)) < 1e-6);
     let y = 4.0 / 8.0;
     let mid =
         ((rows(&first, 28, 1) * (1.0 - y)).unwrap() + (rows(&second, 4, 1) * y).unwrap()).unwrap();
-    assert!(max_diff(&rows(&tiled, 28, 1), &mid) < 1e-6);
+    assert!(max_abs_diff(&rows(&tiled, 28, 1), &mid) < 1e-6);
     // The whole frame at once differs: the tiles' norms and attention see less.
     let whole = vae.encode(&tall).unwrap().mean;
-    assert!(max_diff(&tiled, &whole) > 1e-4);
+    assert!(max_abs_diff(&tiled, &whole) > 1e-4);
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::nn::max_abs_diff;
 use kinema_core::ErrorKind;
 
 fn tiny_config(extra: &str) -> WanTransformerConfig {
@@ -18,19 +19,6 @@ fn tiny_model(extra: &str) -> WanTransformer3DModel {
 fn noise(shape: &[usize], seed: u64) -> Tensor {
     random_var_builder(seed, 1.0, DType::F32, &Device::Cpu)
         .get(shape, "x")
-        .unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
         .unwrap()
 }
 
@@ -81,7 +69,11 @@ fn forward_shape_and_per_token_timesteps_equal_the_scalar_path() {
             ..input
         })
         .unwrap();
-    assert!(max_diff(&out, &out2) < 1e-5, "{}", max_diff(&out, &out2));
+    assert!(
+        max_abs_diff(&out, &out2) < 1e-5,
+        "{}",
+        max_abs_diff(&out, &out2)
+    );
     // And a different timestep changes the output (the modulation is live).
     let t2 = Tensor::new(&[10f32], &Device::Cpu).unwrap();
     let out3 = model
@@ -90,7 +82,7 @@ fn forward_shape_and_per_token_timesteps_equal_the_scalar_path() {
             ..input
         })
         .unwrap();
-    assert!(max_diff(&out, &out3) > 1e-3);
+    assert!(max_abs_diff(&out, &out3) > 1e-3);
 }
 
 #[test]
@@ -113,9 +105,9 @@ fn attention_chunking_does_not_change_the_output() {
         .forward(&input)
         .unwrap();
     assert!(
-        max_diff(&whole, &chunked) < 1e-4,
+        max_abs_diff(&whole, &chunked) < 1e-4,
         "{}",
-        max_diff(&whole, &chunked)
+        max_abs_diff(&whole, &chunked)
     );
 }
 
@@ -186,5 +178,5 @@ fn image_tokens_reach_the_output() {
             })
             .unwrap()
     };
-    assert!(max_diff(&run(&img_a), &run(&img_b)) > 1e-4);
+    assert!(max_abs_diff(&run(&img_a), &run(&img_b)) > 1e-4);
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::nn::max_abs_diff;
 use crate::weights::RandomWeights;
 
 fn tiny(residual: bool) -> WanVaeConfig {
@@ -24,17 +25,6 @@ fn video(t: usize, h: usize, w: usize) -> Tensor {
         .map(|i| ((i * 7919 % 997) as f32 / 498.5) - 1.0)
         .collect();
     Tensor::from_vec(v, (1, 3, t, h, w), &Device::Cpu).unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 #[test]
@@ -84,7 +74,7 @@ fn chunked_decode_is_causal() {
     let n = prefix.dim(2).unwrap();
     assert_eq!(all.dim(2).unwrap(), 9);
     assert_eq!(n, 5);
-    assert!(max_diff(&all.narrow(2, 0, n).unwrap(), &prefix) < 1e-6);
+    assert!(max_abs_diff(&all.narrow(2, 0, n).unwrap(), &prefix) < 1e-6);
 }
 
 #[test]
@@ -92,10 +82,10 @@ fn posterior_sampling_is_seeded_and_latents_normalise_round_trip() {
     let vae = model(false);
     let post = vae.encode(&video(1, 16, 16)).unwrap();
     let a = post.sample(3).unwrap();
-    assert_eq!(max_diff(&a, &post.sample(3).unwrap()), 0.0);
-    assert!(max_diff(&a, &post.sample(4).unwrap()) > 0.0);
+    assert_eq!(max_abs_diff(&a, &post.sample(3).unwrap()), 0.0);
+    assert!(max_abs_diff(&a, &post.sample(4).unwrap()) > 0.0);
     let n = vae.normalize_latents(&a).unwrap();
-    assert!(max_diff(&vae.denormalize_latents(&n).unwrap(), &a) < 1e-5);
+    assert!(max_abs_diff(&vae.denormalize_latents(&n).unwrap(), &a) < 1e-5);
 }
 
 #[test]
